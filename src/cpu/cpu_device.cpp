@@ -1,0 +1,125 @@
+// The CPU backend: one device (this machine), host-memory buffers, a persistent thread pool,
+// and a kernel variant chosen once per context (forced by name or QGPU_CPU_ISA).
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "cpu/cpu_features.h"
+#include "cpu/cpu_kernel.h"
+
+namespace qgpu {
+namespace cpu {
+
+Status HostBuffer::create(size_t bytes, std::unique_ptr<Buffer>* out) {
+    // 64-byte alignment for vector loads; at least one cache line so empty shapes stay valid
+    const size_t size = (std::max<size_t>(bytes, 1) + 63) & ~size_t(63);
+    void* data = std::aligned_alloc(64, size);
+    if (!data)
+        return failf(QGPU_ERROR_OUT_OF_MEMORY, "cannot allocate %zu bytes of host memory", bytes);
+    out->reset(new HostBuffer(data));
+    return QGPU_OK;
+}
+
+HostBuffer::~HostBuffer() { std::free(data_); }
+
+namespace {
+
+struct Variant {
+    const char* name;
+    bool (*supported)(const CpuFeatures&);
+};
+
+// Best first. Only kernels that exist are listed; the SIMD paths join this table.
+const Variant kVariants[] = {
+    {"scalar", [](const CpuFeatures&) { return true; }},
+};
+
+qgpu_device_info make_info() {
+    qgpu_device_info info;
+    init_device_info(&info, QGPU_BACKEND_CPU, 0);
+    const CpuFeatures& f = cpu_features();
+    info.type = QGPU_DEVICE_TYPE_CPU;
+    if (f.avx512vnni || f.avxvnni || f.neon_dot) info.caps |= QGPU_CAP_INTEGER_DOT | QGPU_CAP_INTEGER_DOT_ACCELERATED;
+    info.caps |= QGPU_CAP_INT8_STORAGE;
+    std::snprintf(info.name, sizeof info.name, "%s", f.brand.c_str());
+    std::snprintf(info.detail, sizeof info.detail, "ISA: %s", f.isa_list().c_str());
+    for (const Variant& v : kVariants)
+        if (v.supported(f)) {
+            std::snprintf(info.kernel_variant, sizeof info.kernel_variant, "%s", v.name);
+            break;
+        }
+    info.compute_units = hardware_threads();
+    return info;
+}
+
+class CpuDevice final : public Device {
+public:
+    CpuDevice(const Variant* variant, int32_t threads)
+        : info_(make_info()), variant_(variant), pool_(threads) {}
+
+    const qgpu_device_info& info() const override { return info_; }
+    const char* kernel_variant() const override { return variant_->name; }
+    Status set_num_threads(int32_t threads) override {
+        pool_.resize(threads ? threads : hardware_threads());
+        return QGPU_OK;
+    }
+    Status create_buffer(size_t bytes, std::unique_ptr<Buffer>* out) override {
+        return HostBuffer::create(bytes, out);
+    }
+    Status create_conv(const ConvPlan& plan, std::unique_ptr<ConvKernel>* out) override {
+        *out = make_reference_conv(plan, &pool_);
+        return QGPU_OK;
+    }
+
+private:
+    qgpu_device_info info_;
+    const Variant* variant_;
+    ThreadPool pool_;
+};
+
+Status list_devices(std::vector<qgpu_device_info>* devices) {
+    devices->assign(1, make_info());
+    return QGPU_OK;
+}
+
+Status select_variant(const char* requested, const Variant** out) {
+    const CpuFeatures& f = cpu_features();
+    if (!requested || !*requested) requested = std::getenv("QGPU_CPU_ISA");
+    if (!requested || !*requested || std::strcmp(requested, "auto") == 0) {
+        for (const Variant& v : kVariants)
+            if (v.supported(f)) { *out = &v; return QGPU_OK; }
+        return fail(QGPU_ERROR_INTERNAL, "no CPU kernel variant available");
+    }
+    for (const Variant& v : kVariants) {
+        if (std::strcmp(v.name, requested) != 0) continue;
+        if (!v.supported(f))
+            return failf(QGPU_ERROR_UNSUPPORTED, "cpu: this CPU cannot run the '%s' kernels (it has: %s)",
+                         requested, f.isa_list().c_str());
+        *out = &v;
+        return QGPU_OK;
+    }
+    std::string known;
+    for (const Variant& v : kVariants) known += std::string(known.empty() ? "" : ", ") + v.name;
+    return failf(QGPU_ERROR_UNSUPPORTED, "cpu: unknown or unimplemented kernel variant '%s' (built: %s)",
+                 requested, known.c_str());
+}
+
+Status open(int32_t index, const qgpu_context_desc& desc, std::unique_ptr<Device>* out) {
+    if (index != 0)
+        return failf(QGPU_ERROR_INVALID_ARGUMENT, "cpu: device index %d out of range (1 device)", index);
+    const Variant* variant = nullptr;
+    QGPU_TRY(select_variant(desc.kernel_variant, &variant));
+    const int32_t threads = desc.num_threads ? desc.num_threads : hardware_threads();
+    out->reset(new CpuDevice(variant, threads));
+    return QGPU_OK;
+}
+
+}  // namespace
+}  // namespace cpu
+
+const BackendDriver& cpu_backend_driver() {
+    static const BackendDriver driver{QGPU_BACKEND_CPU, "cpu", cpu::list_devices, cpu::open};
+    return driver;
+}
+
+}  // namespace qgpu

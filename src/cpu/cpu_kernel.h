@@ -1,0 +1,34 @@
+// How CPU conv kernels are made and run. CPU buffers are plain host memory (HostBuffer), so a
+// kernel reads and writes the device layouts of core/layout.h directly.
+#pragma once
+#include <memory>
+
+#include "core/backend.h"
+#include "cpu/threadpool.h"
+
+namespace qgpu {
+namespace cpu {
+
+class HostBuffer final : public Buffer {
+public:
+    static Status create(size_t bytes, std::unique_ptr<Buffer>* out);
+    ~HostBuffer() override;
+    Status write(const std::function<void(void*)>& fill) override { fill(data_); return QGPU_OK; }
+    Status read(const std::function<void(const void*)>& consume) override {
+        consume(data_);
+        return QGPU_OK;
+    }
+    void* data() { return data_; }
+
+private:
+    explicit HostBuffer(void* data) : data_(data) {}
+    void* data_;
+};
+
+inline void* host_data(const TensorRef& t) { return static_cast<HostBuffer*>(t.buffer)->data(); }
+
+// The scalar reference: the definition every other path is tested against.
+std::unique_ptr<ConvKernel> make_reference_conv(const ConvPlan& plan, ThreadPool* pool);
+
+}  // namespace cpu
+}  // namespace qgpu

@@ -1,0 +1,56 @@
+// Convolution test cases shared by every backend's tests: random shapes covering every
+// parameter, the layer suite of ../shared/bench/shapes.tsv, and a runner that executes one
+// case on a context through the public API.
+#pragma once
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "qgpu.h"
+
+namespace cases {
+
+struct ConvCase {
+    qgpu_conv_desc desc;  // pointers refer to the vectors below (re-bound by bind())
+    std::vector<float> weights, bias;
+    std::vector<int8_t> input_q;  // NCHW int8 input (INT8 precision)
+    std::vector<float> input_f;   // NCHW float input (FLOAT32 precision)
+    int batch = 1;
+    bool has_bias = true;
+    std::string label;
+
+    void bind();  // points desc.weights/bias at this case's vectors
+    int out_h() const;
+    int out_w() const;
+    size_t output_count() const;
+    std::string describe() const;
+};
+
+// A random case: kernel 1..7, stride 1..3, dilation 1..3, asymmetric padding, groups
+// (incl. depthwise), odd channel counts, 1x1 spatial, zero points, every activation, int8 and
+// float outputs. `precision` selects int8 or fp32.
+ConvCase random_case(std::mt19937& rng, qgpu_precision precision);
+
+struct SuiteRow {
+    std::string name;
+    int cin, cout, h, w, kh, kw, stride, pad, groups;
+};
+// Rows of shapes.tsv (QGPU_SHARED_DIR/bench/shapes.tsv); empty when the file is absent.
+std::vector<SuiteRow> load_suite();
+// A case for a suite row with random data (int8 output with ReLU, realistic scales).
+ConvCase suite_case(const SuiteRow& row, std::mt19937& rng, qgpu_precision precision,
+                    qgpu_dtype output_dtype);
+
+struct Output {
+    std::vector<int8_t> q;  // int8 output (NCHW)
+    std::vector<float> f;   // float output (NCHW)
+};
+// Runs `c` on `ctx` through tensors; returns the qgpu status (output filled on success).
+qgpu_status run_case(qgpu_context ctx, ConvCase& c, Output* out);
+
+// A context for `backend` with `variant` (NULL = default) and `threads`; nullptr when the
+// backend is unavailable (reason in *why).
+qgpu_context make_context(qgpu_backend backend, const char* variant, int threads, std::string* why);
+
+}  // namespace cases
