@@ -13,7 +13,8 @@ namespace cpu {
 Status HostBuffer::create(size_t bytes, std::unique_ptr<Buffer>* out) {
     // 64-byte alignment for vector loads; at least one cache line so empty shapes stay valid
     const size_t size = (std::max<size_t>(bytes, 1) + 63) & ~size_t(63);
-    void* data = std::aligned_alloc(64, size);
+    void* data = nullptr;  // posix_memalign: aligned_alloc is missing from Android before API 28
+    if (posix_memalign(&data, 64, size) != 0) data = nullptr;
     if (!data)
         return failf(QGPU_ERROR_OUT_OF_MEMORY, "cannot allocate %zu bytes of host memory", bytes);
     out->reset(new HostBuffer(data));
