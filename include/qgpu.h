@@ -9,6 +9,7 @@
  *  - Descriptor structs begin with `struct_size`. Fill them with the matching *_init function
  *    (which sets struct_size and the defaults) so callers built against an older header keep
  *    working when fields are appended.
+ *  - Enums are 32-bit (each has a *_MAX_ENUM member); an unknown value is an error.
  *  - A context and the objects made from it are used by one thread at a time; distinct
  *    contexts are independent and may run concurrently.
  *  - Float tensors at the API are NCHW. Int8 results are byte-identical on every backend: the
@@ -62,7 +63,8 @@ typedef enum qgpu_status {
     QGPU_ERROR_DEVICE = 6,           /* any other driver/API failure (message names it)      */
     QGPU_ERROR_IO = 7,               /* a file could not be read or written                  */
     QGPU_ERROR_FORMAT = 8,           /* a file or buffer is corrupt or of the wrong format   */
-    QGPU_ERROR_INTERNAL = 9          /* a bug in qgpu: please report it                      */
+    QGPU_ERROR_INTERNAL = 9,         /* a bug in qgpu: please report it                      */
+    QGPU_STATUS_MAX_ENUM = 0x7fffffff
 } qgpu_status;
 
 /* Message of the calling thread's most recent failure ("" if none). Thread-local storage, valid
@@ -76,7 +78,8 @@ typedef enum qgpu_backend {
     QGPU_BACKEND_AUTO = 0, /* best GPU if one is usable, else the native CPU backend */
     QGPU_BACKEND_CPU = 1,
     QGPU_BACKEND_VULKAN = 2,
-    QGPU_BACKEND_OPENCL = 3
+    QGPU_BACKEND_OPENCL = 3,
+    QGPU_BACKEND_MAX_ENUM = 0x7fffffff
 } qgpu_backend;
 
 typedef enum qgpu_device_type {
@@ -85,7 +88,8 @@ typedef enum qgpu_device_type {
     QGPU_DEVICE_TYPE_INTEGRATED_GPU = 2,
     QGPU_DEVICE_TYPE_VIRTUAL_GPU = 3,
     QGPU_DEVICE_TYPE_CPU = 4,         /* the native CPU backend                          */
-    QGPU_DEVICE_TYPE_CPU_SOFTWARE = 5 /* a GPU API implemented on the CPU (lavapipe, PoCL) */
+    QGPU_DEVICE_TYPE_CPU_SOFTWARE = 5, /* a GPU API implemented on the CPU (lavapipe, PoCL) */
+    QGPU_DEVICE_TYPE_MAX_ENUM = 0x7fffffff
 } qgpu_device_type;
 
 /* Capability bits of qgpu_device_info.caps. */
@@ -144,7 +148,11 @@ QGPU_API const char* qgpu_context_kernel_variant(qgpu_context ctx);
 QGPU_API qgpu_status qgpu_context_set_num_threads(qgpu_context ctx, int32_t num_threads);
 
 /* ---- tensors ------------------------------------------------------------------------------- */
-typedef enum qgpu_dtype { QGPU_DTYPE_FLOAT32 = 0, QGPU_DTYPE_INT8 = 1 } qgpu_dtype;
+typedef enum qgpu_dtype {
+    QGPU_DTYPE_FLOAT32 = 0,
+    QGPU_DTYPE_INT8 = 1,
+    QGPU_DTYPE_MAX_ENUM = 0x7fffffff
+} qgpu_dtype;
 
 /* Linear quantization: real = scale * (q - zero_point); scale > 0 and finite,
  * zero_point in [-128, 127]. */
@@ -184,12 +192,14 @@ typedef enum qgpu_activation {
     QGPU_ACTIVATION_RELU = 1,      /* max(x, 0) */
     QGPU_ACTIVATION_RELU6 = 2,     /* min(max(x, 0), 6) */
     QGPU_ACTIVATION_CLAMP = 3,     /* min(max(x, activation_min), activation_max) */
-    QGPU_ACTIVATION_LEAKY_RELU = 4 /* x < 0 ? leaky_slope * x : x; slope >= 0 */
+    QGPU_ACTIVATION_LEAKY_RELU = 4, /* x < 0 ? leaky_slope * x : x; slope >= 0 */
+    QGPU_ACTIVATION_MAX_ENUM = 0x7fffffff
 } qgpu_activation;
 
 typedef enum qgpu_precision {
     QGPU_PRECISION_INT8 = 0,   /* int8 x int8 -> int32, requantize or dequantize */
-    QGPU_PRECISION_FLOAT32 = 1 /* plain fp32 convolution (float layers; the baseline) */
+    QGPU_PRECISION_FLOAT32 = 1, /* plain fp32 convolution (float layers; the baseline) */
+    QGPU_PRECISION_MAX_ENUM = 0x7fffffff
 } qgpu_precision;
 
 typedef struct qgpu_conv_desc {

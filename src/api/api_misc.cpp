@@ -33,6 +33,7 @@ const char* qgpu_status_name(qgpu_status status) {
         case QGPU_ERROR_IO: return "QGPU_ERROR_IO";
         case QGPU_ERROR_FORMAT: return "QGPU_ERROR_FORMAT";
         case QGPU_ERROR_INTERNAL: return "QGPU_ERROR_INTERNAL";
+        default: break;
     }
     return "?";
 }

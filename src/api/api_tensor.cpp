@@ -50,7 +50,7 @@ Status check_dims(int32_t n, int32_t c, int32_t h, int32_t w) {
                      "tensor dims must be > 0 (got n=%d c=%d h=%d w=%d)", n, c, h, w);
     // n * h * w * round_up4(c) * 4 bytes must fit size_t (and be addressable)
     size_t total = 1;
-    for (size_t dim : {size_t(n), size_t(round_up4(c)), size_t(h), size_t(w), sizeof(float)}) {
+    for (size_t dim : {size_t(n), (size_t(c) + 3) & ~size_t(3), size_t(h), size_t(w), sizeof(float)}) {
         if (__builtin_mul_overflow(total, dim, &total) || total > (size_t(1) << 48))
             return failf(QGPU_ERROR_INVALID_ARGUMENT,
                          "tensor n=%d c=%d h=%d w=%d is too large (byte size overflows)", n, c, h, w);

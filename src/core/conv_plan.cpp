@@ -92,6 +92,7 @@ Status check_activation(const qgpu_conv_desc& d) {
                 return failf(QGPU_ERROR_INVALID_ARGUMENT,
                              "leaky_slope must be finite and >= 0 (got %g)", double(d.leaky_slope));
             return QGPU_OK;
+        default: break;
     }
     return failf(QGPU_ERROR_INVALID_ARGUMENT, "unknown activation %d", int(d.activation));
 }
