@@ -6,6 +6,9 @@
 
 #include "cpu/cpu_features.h"
 #include "cpu/cpu_kernel.h"
+#if defined(__x86_64__)
+#include "cpu/x86/x86_kernels.h"
+#endif
 
 namespace qgpu {
 namespace cpu {
@@ -28,11 +31,26 @@ namespace {
 struct Variant {
     const char* name;
     bool (*supported)(const CpuFeatures&);
+    std::unique_ptr<ConvKernel> (*make)(const ConvPlan&, ThreadPool*);
 };
 
-// Best first. Only kernels that exist are listed; the SIMD paths join this table.
+#if defined(__x86_64__)
+template <const x86::IsaKernels* (*K)()>
+std::unique_ptr<ConvKernel> make_x86(const ConvPlan& plan, ThreadPool* pool) {
+    return make_fast_conv(plan, pool, K());
+}
+#endif
+
+// Best first (the first one the CPU supports is the default).
 const Variant kVariants[] = {
-    {"scalar", [](const CpuFeatures&) { return true; }},
+#if defined(__x86_64__)
+    {"avx512vnni", [](const CpuFeatures& f) { return f.avx512vnni && f.avx2 && f.fma; },
+     make_x86<x86::avx512vnni_kernels>},
+    {"avxvnni", [](const CpuFeatures& f) { return f.avxvnni && f.avx2 && f.fma; },
+     make_x86<x86::avxvnni_kernels>},
+    {"avx2", [](const CpuFeatures& f) { return f.avx2 && f.fma; }, make_x86<x86::avx2_kernels>},
+#endif
+    {"scalar", [](const CpuFeatures&) { return true; }, make_reference_conv},
 };
 
 qgpu_device_info make_info() {
@@ -68,8 +86,11 @@ public:
         return HostBuffer::create(bytes, out);
     }
     Status create_conv(const ConvPlan& plan, std::unique_ptr<ConvKernel>* out) override {
-        *out = make_reference_conv(plan, &pool_);
+        *out = variant_->make(plan, &pool_);
         return QGPU_OK;
+    }
+    Status create_op(const OpPlan& plan, std::unique_ptr<OpKernel>* out) override {
+        return make_reference_op(plan, &pool_, out);  // network layers (src/model)
     }
 
 private:

@@ -29,6 +29,16 @@ inline void* host_data(const TensorRef& t) { return static_cast<HostBuffer*>(t.b
 
 // The scalar reference: the definition every other path is tested against.
 std::unique_ptr<ConvKernel> make_reference_conv(const ConvPlan& plan, ThreadPool* pool);
+// Reference kernels for the network layers around the convs (pooling, concat, softmax, ...).
+Status make_reference_op(const OpPlan& plan, ThreadPool* pool, std::unique_ptr<OpKernel>* out);
+
+#if defined(__x86_64__)
+namespace x86 {
+struct IsaKernels;
+}
+// The SIMD convolution (fast_conv.cpp) on the kernels of one x86 ISA.
+std::unique_ptr<ConvKernel> make_fast_conv(const ConvPlan& plan, ThreadPool* pool, const x86::IsaKernels* k);
+#endif
 
 }  // namespace cpu
 }  // namespace qgpu

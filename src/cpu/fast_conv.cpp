@@ -1,0 +1,443 @@
+// The fast CPU convolution: everything that does not depend on the instruction set. Weights are
+// packed once at creation into the layout of the selected kernels; each run repacks the input
+// once into a zero-point-padded copy (so no kernel ever tests image borders), then runs the
+// ISA kernels over the persistent thread pool.
+//
+// Int8 GEMM (every conv but depthwise): output pixels x output channels, reduction over
+// (ky, kx, channel word) read straight from the padded copy at precomputed offsets (implicit
+// GEMM, no im2col). With WORD_U8X4 (vpdpbusd) the copy holds x + 128 and the padding z_x + 128,
+// so acc = dot - (128 + z_x) * sum(w) is exactly sum over in-image taps of (x - z_x) * w (a
+// padding tap adds (z_x + 128) * w, which the correction removes). With WORD_I16X2 the copy
+// holds x - z_x and the padding 0. fp32 convs use the same GEMM with float words.
+// Depthwise: a per-channel kernel over a padded float copy of x - z_x (exact, see
+// kernels_impl.h).
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+
+#include "core/layout.h"
+#include "cpu/cpu_kernel.h"
+#include "cpu/x86/x86_kernels.h"
+
+namespace qgpu {
+namespace cpu {
+namespace {
+
+using namespace x86;
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+// 64-byte aligned scratch memory that only grows.
+class Scratch {
+public:
+    ~Scratch() { std::free(data_); }
+    uint8_t* get(size_t bytes) {
+        if (bytes > size_) {
+            std::free(data_);
+            data_ = nullptr;
+            size_ = 0;
+            void* p = nullptr;
+            if (posix_memalign(&p, 64, (bytes + 63) & ~size_t(63)) != 0) return nullptr;
+            data_ = static_cast<uint8_t*>(p);
+            size_ = bytes;
+        }
+        return data_;
+    }
+
+private:
+    uint8_t* data_ = nullptr;
+    size_t size_ = 0;
+};
+
+// Output-stage arrays for `blocks` vector blocks of `lanes` channels; chan(b, lane) gives the
+// conv's output channel or -1 for a padding lane.
+struct OutArrays {
+    std::vector<int32_t> add, m0, ls, rs, m0n, lsn, rsn;
+    std::vector<float> scale, bias;
+
+    template <class ChanFn>
+    void build(const ConvPlan& plan, int32_t mode, int32_t format, int64_t entries, ChanFn chan,
+               OutParams* op) {
+        const size_t n = size_t(entries);
+        add.assign(n, 0); m0.assign(n, 0); ls.assign(n, 0); rs.assign(n, 0);
+        m0n.assign(n, 0); lsn.assign(n, 0); rsn.assign(n, 0);
+        scale.assign(n, 0.0f); bias.assign(n, 0.0f);
+        const int32_t zx = plan.input_quant.zero_point;
+        for (int64_t i = 0; i < entries; ++i) {
+            const int32_t c = chan(i);
+            if (c < 0) continue;
+            const size_t cc = size_t(c);
+            bias[size_t(i)] = plan.bias_f32[cc];
+            if (plan.precision == QGPU_PRECISION_FLOAT32) continue;
+            const int32_t corr = format == WORD_U8X4 ? (128 + zx) * plan.weight_sums[cc] : 0;
+            scale[size_t(i)] = plan.dequant_scale[cc];
+            if (mode == OUT_INT8) {
+                add[size_t(i)] = plan.bias_q[cc] - corr;
+                m0[size_t(i)] = plan.m0[cc];
+                ls[size_t(i)] = plan.shift[cc] > 0 ? plan.shift[cc] : 0;
+                rs[size_t(i)] = plan.shift[cc] > 0 ? 0 : -plan.shift[cc];
+                m0n[size_t(i)] = plan.m0_neg[cc];
+                lsn[size_t(i)] = plan.shift_neg[cc] > 0 ? plan.shift_neg[cc] : 0;
+                rsn[size_t(i)] = plan.shift_neg[cc] > 0 ? 0 : -plan.shift_neg[cc];
+            } else {
+                add[size_t(i)] = -corr;
+            }
+        }
+        op->mode = mode;
+        op->add = add.data(); op->m0 = m0.data(); op->lshift = ls.data(); op->rshift = rs.data();
+        op->m0n = m0n.data(); op->lshiftn = lsn.data(); op->rshiftn = rsn.data();
+        op->leaky = plan.leaky() ? 1 : 0;
+        op->zp = plan.output_quant.zero_point;
+        op->lo = plan.qmin - op->zp;
+        op->hi = plan.qmax - op->zp;
+        op->scale = scale.data();
+        op->bias = bias.data();
+        op->fact = FACT_NONE;
+        switch (plan.activation) {
+            case QGPU_ACTIVATION_RELU:
+                op->fact = FACT_CLAMP; op->act_lo = 0.0f; op->act_hi = __builtin_inff(); break;
+            case QGPU_ACTIVATION_RELU6:
+                op->fact = FACT_CLAMP; op->act_lo = 0.0f; op->act_hi = 6.0f; break;
+            case QGPU_ACTIVATION_CLAMP:
+                op->fact = FACT_CLAMP; op->act_lo = plan.act_min; op->act_hi = plan.act_max; break;
+            case QGPU_ACTIVATION_LEAKY_RELU:
+                op->fact = FACT_LEAKY; op->slope = plan.leaky_slope; break;
+            default: break;
+        }
+    }
+};
+
+int32_t out_mode(const ConvPlan& plan) {
+    if (plan.precision == QGPU_PRECISION_FLOAT32) return OUT_F32;
+    return plan.output_dtype == QGPU_DTYPE_INT8 ? OUT_INT8 : OUT_F32_DEQ;
+}
+
+// Fills the NHWC4 padding channels [out_c, c4) of pixels [m0, m1) with the zero point.
+void fill_out_padding(const ConvPlan& plan, int8_t* img, int64_t m0, int64_t m1) {
+    const int32_t c = plan.shape.out_c, c4 = round_up4(c);
+    if (c4 == c) return;
+    const int8_t zp = int8_t(plan.output_quant.zero_point);
+    for (int64_t m = m0; m < m1; ++m)
+        for (int32_t k = c; k < c4; ++k) img[m * c4 + k] = zp;
+}
+
+// ---- GEMM path --------------------------------------------------------------------------------
+
+class GemmConv final : public ConvKernel {
+public:
+    GemmConv(const ConvPlan& plan, ThreadPool* pool, const IsaKernels* k) : plan_(plan), pool_(pool), k_(k) {
+        const ConvShape& s = plan.shape;
+        G_ = s.groups;
+        cin_g_ = s.in_c_per_group();
+        cout_g_ = s.out_c_per_group();
+        fmt_ = plan.precision == QGPU_PRECISION_FLOAT32 ? WORD_F32 : k->int8_format;
+        cpw_ = fmt_ == WORD_U8X4 ? 4 : fmt_ == WORD_I16X2 ? 2 : 1;
+        esize_ = 4 / cpw_;
+        // groups == 1 int8: the whole NHWC4 pixel, so a row copies in one contiguous sweep
+        const int32_t cpad = (G_ == 1 && fmt_ != WORD_F32) ? round_up4(s.in_c)
+                                                          : int32_t(ceil_div(cin_g_, cpw_) * cpw_);
+        words_ = cpad / cpw_;
+        pb_ = int64_t(words_) * 4;
+        hp_ = s.in_h + s.pad_top + s.pad_bottom;
+        wp_ = s.in_w + s.pad_left + s.pad_right;
+        gb_ = (hp_ * wp_ * pb_ + 63) & ~int64_t(63);
+        ib_ = gb_ * G_;
+        M_ = int64_t(s.out_h) * s.out_w;
+        taps_ = s.kernel_h * s.kernel_w;
+        for (int32_t ky = 0; ky < s.kernel_h; ++ky)
+            for (int32_t kx = 0; kx < s.kernel_w; ++kx)
+                tap_off_.push_back((int64_t(ky) * s.dilation_h * wp_ + int64_t(kx) * s.dilation_w) * pb_);
+        pix_off_.resize(size_t(M_));
+        for (int32_t oy = 0; oy < s.out_h; ++oy)
+            for (int32_t ox = 0; ox < s.out_w; ++ox)
+                pix_off_[size_t(oy) * s.out_w + ox] =
+                    (int64_t(oy) * s.stride_h * wp_ + int64_t(ox) * s.stride_w) * pb_;
+
+        const int32_t L = k->lanes;
+        nblocks_ = int32_t(ceil_div(cout_g_, L));
+        const int64_t ngroups = ceil_div(nblocks_, k->max_blocks);
+        const int32_t ob = int32_t(ceil_div(nblocks_, ngroups));
+        for (int32_t b0 = 0; b0 < nblocks_; b0 += ob) bgroups_.push_back({b0, std::min(ob, nblocks_ - b0)});
+        pack_weights();
+
+        const int32_t cout_g = cout_g_, nblocks = nblocks_;
+        outs_.build(plan, out_mode(plan), fmt_, int64_t(G_) * nblocks_ * L, [&](int64_t i) {
+            const int64_t gb = i / L, lane = i % L;
+            const int64_t g = gb / nblocks, local = (gb % nblocks) * L + lane;
+            return local < cout_g ? int32_t(g * cout_g + local) : -1;
+        }, &gp_.out);
+        gp_.words = words_;
+        gp_.taps = taps_;
+        gp_.tap_off = tap_off_.data();
+        gp_.pix_off = pix_off_.data();
+        gp_.M = M_;
+        gp_.weights = weights_.data();
+        gp_.blocks_per_group = nblocks_;
+        gp_.cout_g = cout_g_;
+        gp_.out_c = s.out_c;
+        gp_.out_c4 = round_up4(s.out_c);
+    }
+
+    Status run(const TensorRef& input, const TensorRef& output) override {
+        const ConvShape& s = plan_.shape;
+        const int32_t n = input.desc.n;
+        std::lock_guard<std::mutex> lock(mutex_);
+        uint8_t* packed = scratch_.get(size_t(ib_) * size_t(n));
+        if (!packed)
+            return failf(QGPU_ERROR_OUT_OF_MEMORY, "cpu: cannot allocate %lld bytes of scratch",
+                         static_cast<long long>(ib_ * n));
+        const void* in = host_data(input);
+        pool_->parallel_for(int64_t(n) * G_ * hp_, [&](int64_t job) {
+            const int64_t yp = job % hp_, ig = job / hp_;
+            pack_row(in, packed, int32_t(ig / G_), int32_t(ig % G_), int32_t(yp));
+        });
+
+        // tasks: (image, group, block group, pixel chunk), chunks sized for ~8 tasks per thread
+        const int64_t units = int64_t(n) * G_ * int64_t(bgroups_.size());
+        const int64_t quant = k_->tile_quant;
+        const int64_t want = int64_t(pool_->size()) * 8;
+        int64_t chunks = std::max<int64_t>(1, std::min(ceil_div(want, units), ceil_div(M_, quant)));
+        const int64_t chunk = ceil_div(ceil_div(M_, chunks), quant) * quant;
+        chunks = ceil_div(M_, chunk);
+        const bool int8_out = gp_.out.mode == OUT_INT8;
+        void* out = host_data(output);
+        const int64_t nbg = int64_t(bgroups_.size());
+        const auto gemm = fmt_ == WORD_F32 ? k_->gemm_f32 : k_->gemm_int;
+        pool_->parallel_for(units * chunks, [&](int64_t job) {
+            const int64_t mc = job % chunks, u = job / chunks;
+            const int64_t bg = u % nbg, ig = u / nbg;
+            const int32_t g = int32_t(ig % G_), img = int32_t(ig / G_);
+            const int64_t m0 = mc * chunk, m1 = std::min(M_, m0 + chunk);
+            void* out_img = int8_out ? static_cast<void*>(static_cast<int8_t*>(out) + int64_t(img) * M_ * gp_.out_c4)
+                                     : static_cast<void*>(static_cast<float*>(out) + int64_t(img) * s.out_c * M_);
+            gemm(gp_, packed + int64_t(img) * ib_ + int64_t(g) * gb_, out_img, g,
+                 bgroups_[size_t(bg)].first, bgroups_[size_t(bg)].second, m0, m1);
+            if (int8_out && g == G_ - 1 && bg == nbg - 1)
+                fill_out_padding(plan_, static_cast<int8_t*>(out_img), m0, m1);
+        });
+        return QGPU_OK;
+    }
+
+private:
+    void pack_weights() {
+        const ConvShape& s = plan_.shape;
+        const int32_t L = k_->lanes;
+        const int64_t VB = int64_t(L) * 4;
+        const int64_t K = int64_t(taps_) * words_;
+        weights_.assign(size_t(int64_t(G_) * nblocks_ * K * VB), 0);
+        for (int32_t g = 0; g < G_; ++g)
+            for (const auto& bgp : bgroups_) {
+                const int32_t b0 = bgp.first, nb = bgp.second;
+                uint8_t* base = weights_.data() + (int64_t(g) * nblocks_ + b0) * K * VB;
+                for (int32_t t = 0; t < taps_; ++t)
+                    for (int32_t i = 0; i < words_; ++i)
+                        for (int32_t ob = 0; ob < nb; ++ob)
+                            for (int32_t lane = 0; lane < L; ++lane) {
+                                const int32_t local = (b0 + ob) * L + lane;
+                                if (local >= cout_g_) continue;
+                                const int64_t oc = int64_t(g) * cout_g_ + local;
+                                uint8_t* dst = base + ((int64_t(t) * words_ + i) * nb + ob) * VB + lane * 4;
+                                for (int32_t j = 0; j < cpw_; ++j) {
+                                    const int32_t ic = i * cpw_ + j;
+                                    if (ic >= cin_g_) continue;
+                                    const size_t src = size_t((oc * cin_g_ + ic) * taps_ + t);  // OIHW
+                                    if (fmt_ == WORD_U8X4) {
+                                        dst[j] = uint8_t(plan_.weights_q[src]);
+                                    } else if (fmt_ == WORD_I16X2) {
+                                        const int16_t v = plan_.weights_q[src];
+                                        std::memcpy(dst + 2 * j, &v, 2);
+                                    } else {
+                                        std::memcpy(dst, &plan_.weights_f32[src], 4);
+                                    }
+                                }
+                            }
+            }
+        (void)s;
+    }
+
+    // Padded row yp of group g of image img.
+    void pack_row(const void* in, uint8_t* packed, int32_t img, int32_t g, int32_t yp) const {
+        const ConvShape& s = plan_.shape;
+        uint8_t* row = packed + int64_t(img) * ib_ + int64_t(g) * gb_ + int64_t(yp) * wp_ * pb_;
+        const int32_t iy = yp - s.pad_top;
+        const int32_t zx = plan_.input_quant.zero_point;
+        if (fmt_ == WORD_U8X4) {
+            const uint8_t padv = uint8_t(zx + 128);
+            if (iy < 0 || iy >= s.in_h) { std::memset(row, padv, size_t(wp_ * pb_)); return; }
+            std::memset(row, padv, size_t(s.pad_left * pb_));
+            std::memset(row + (s.pad_left + s.in_w) * pb_, padv, size_t(s.pad_right * pb_));
+            const int32_t c4 = round_up4(s.in_c);
+            const uint8_t* src = static_cast<const uint8_t*>(in) + nhwc4_offset(s.in_h, s.in_w, c4, img, iy, 0, 0);
+            uint8_t* dst = row + s.pad_left * pb_;
+            if (G_ == 1) {
+                const int64_t nbytes = int64_t(s.in_w) * c4;
+                for (int64_t i = 0; i < nbytes; ++i) dst[i] = uint8_t(src[i] ^ 0x80u);
+                return;
+            }
+            for (int32_t x = 0; x < s.in_w; ++x) {
+                const uint8_t* sp = src + int64_t(x) * c4 + int64_t(g) * cin_g_;
+                uint8_t* dp = dst + x * pb_;
+                for (int32_t c = 0; c < cin_g_; ++c) dp[c] = uint8_t(sp[c] ^ 0x80u);
+                for (int64_t c = cin_g_; c < pb_; ++c) dp[c] = padv;
+            }
+        } else if (fmt_ == WORD_I16X2) {
+            int16_t* r16 = reinterpret_cast<int16_t*>(row);
+            const int64_t per = pb_ / 2;  // int16 per pixel
+            if (iy < 0 || iy >= s.in_h) { std::memset(row, 0, size_t(wp_ * pb_)); return; }
+            std::memset(row, 0, size_t(s.pad_left * pb_));
+            std::memset(row + (s.pad_left + s.in_w) * pb_, 0, size_t(s.pad_right * pb_));
+            const int32_t c4 = round_up4(s.in_c);
+            const int8_t* src = static_cast<const int8_t*>(in) + nhwc4_offset(s.in_h, s.in_w, c4, img, iy, 0, 0);
+            int16_t* dst = r16 + s.pad_left * per;
+            if (G_ == 1) {
+                const int64_t count = int64_t(s.in_w) * c4;
+                for (int64_t i = 0; i < count; ++i) dst[i] = int16_t(src[i] - zx);
+                return;
+            }
+            for (int32_t x = 0; x < s.in_w; ++x) {
+                const int8_t* sp = src + int64_t(x) * c4 + int64_t(g) * cin_g_;
+                int16_t* dp = dst + x * per;
+                for (int32_t c = 0; c < cin_g_; ++c) dp[c] = int16_t(sp[c] - zx);
+                for (int64_t c = cin_g_; c < per; ++c) dp[c] = 0;
+            }
+        } else {
+            float* rf = reinterpret_cast<float*>(row);
+            const int64_t per = pb_ / 4;
+            if (iy < 0 || iy >= s.in_h) { std::memset(row, 0, size_t(wp_ * pb_)); return; }
+            std::memset(row, 0, size_t(s.pad_left * pb_));
+            std::memset(row + (s.pad_left + s.in_w) * pb_, 0, size_t(s.pad_right * pb_));
+            const float* src = static_cast<const float*>(in);
+            float* dst = rf + s.pad_left * per;
+            for (int32_t c = 0; c < cin_g_; ++c) {
+                const float* plane = src + ((int64_t(img) * s.in_c + int64_t(g) * cin_g_ + c) * s.in_h + iy) * s.in_w;
+                for (int32_t x = 0; x < s.in_w; ++x) dst[x * per + c] = plane[x];
+            }
+        }
+    }
+
+    ConvPlan plan_;
+    ThreadPool* pool_;
+    const IsaKernels* k_;
+    int32_t G_, cin_g_, cout_g_, fmt_, cpw_, esize_, words_, taps_, nblocks_;
+    int64_t pb_, hp_, wp_, gb_, ib_, M_;
+    std::vector<int64_t> tap_off_, pix_off_;
+    std::vector<std::pair<int32_t, int32_t>> bgroups_;  // (first block, blocks)
+    std::vector<uint8_t> weights_;
+    OutArrays outs_;
+    GemmParams gp_;
+    std::mutex mutex_;
+    Scratch scratch_;
+};
+
+// ---- depthwise path ---------------------------------------------------------------------------
+
+class DepthwiseConv final : public ConvKernel {
+public:
+    DepthwiseConv(const ConvPlan& plan, ThreadPool* pool, const IsaKernels* k) : plan_(plan), pool_(pool), k_(k) {
+        const ConvShape& s = plan.shape;
+        const int32_t L = k->lanes;
+        C_ = s.in_c;
+        CL_ = int32_t(ceil_div(C_, L) * L);
+        hp_ = s.in_h + s.pad_top + s.pad_bottom;
+        wp_ = s.in_w + s.pad_left + s.pad_right;
+        ib_ = (hp_ * wp_ * CL_ + 15) & ~int64_t(15);  // floats per image
+        const int32_t taps = s.kernel_h * s.kernel_w;
+        w_.assign(size_t(taps) * CL_, 0.0f);
+        for (int32_t c = 0; c < C_; ++c)
+            for (int32_t t = 0; t < taps; ++t)
+                w_[size_t(t) * CL_ + c] = plan.precision == QGPU_PRECISION_FLOAT32
+                                              ? plan.weights_f32[size_t(c) * taps + t]
+                                              : float(plan.weights_q[size_t(c) * taps + t]);
+        outs_.build(plan, out_mode(plan), WORD_I16X2 /* no correction */, CL_,
+                    [&](int64_t i) { return i < C_ ? int32_t(i) : -1; }, &d_.out);
+        d_.C = C_;
+        d_.CL = CL_;
+        d_.kh = s.kernel_h; d_.kw = s.kernel_w;
+        d_.sh = s.stride_h; d_.sw = s.stride_w;
+        d_.dh = s.dilation_h; d_.dw = s.dilation_w;
+        d_.Wp = wp_;
+        d_.out_h = s.out_h; d_.out_w = s.out_w;
+        d_.out_c4 = round_up4(s.out_c);
+        d_.weights = w_.data();
+    }
+
+    Status run(const TensorRef& input, const TensorRef& output) override {
+        const ConvShape& s = plan_.shape;
+        const int32_t n = input.desc.n;
+        std::lock_guard<std::mutex> lock(mutex_);
+        float* packed = reinterpret_cast<float*>(scratch_.get(size_t(ib_) * 4 * size_t(n)));
+        if (!packed)
+            return failf(QGPU_ERROR_OUT_OF_MEMORY, "cpu: cannot allocate %lld bytes of scratch",
+                         static_cast<long long>(ib_ * 4 * n));
+        const void* in = host_data(input);
+        pool_->parallel_for(int64_t(n) * hp_, [&](int64_t job) {
+            pack_row(in, packed, int32_t(job / hp_), int32_t(job % hp_));
+        });
+        const bool int8_out = d_.out.mode == OUT_INT8;
+        const int64_t M = int64_t(s.out_h) * s.out_w;
+        void* out = host_data(output);
+        pool_->parallel_for(int64_t(n) * s.out_h, [&](int64_t job) {
+            const int32_t img = int32_t(job / s.out_h), oy = int32_t(job % s.out_h);
+            void* out_img = int8_out ? static_cast<void*>(static_cast<int8_t*>(out) + int64_t(img) * M * d_.out_c4)
+                                     : static_cast<void*>(static_cast<float*>(out) + int64_t(img) * s.out_c * M);
+            k_->dw_row(d_, packed + int64_t(img) * ib_, out_img, oy);
+            if (int8_out)
+                fill_out_padding(plan_, static_cast<int8_t*>(out_img), int64_t(oy) * s.out_w,
+                                 int64_t(oy + 1) * s.out_w);
+        });
+        return QGPU_OK;
+    }
+
+private:
+    void pack_row(const void* in, float* packed, int32_t img, int32_t yp) const {
+        const ConvShape& s = plan_.shape;
+        float* row = packed + int64_t(img) * ib_ + int64_t(yp) * wp_ * CL_;
+        const int32_t iy = yp - s.pad_top;
+        if (iy < 0 || iy >= s.in_h) { std::memset(row, 0, size_t(wp_ * CL_) * 4); return; }
+        std::memset(row, 0, size_t(s.pad_left) * CL_ * 4);
+        std::memset(row + int64_t(s.pad_left + s.in_w) * CL_, 0, size_t(s.pad_right) * CL_ * 4);
+        float* dst = row + int64_t(s.pad_left) * CL_;
+        if (plan_.precision == QGPU_PRECISION_FLOAT32) {
+            const float* src = static_cast<const float*>(in);
+            for (int32_t c = 0; c < C_; ++c) {
+                const float* plane = src + ((int64_t(img) * s.in_c + c) * s.in_h + iy) * s.in_w;
+                for (int32_t x = 0; x < s.in_w; ++x) dst[int64_t(x) * CL_ + c] = plane[x];
+            }
+            for (int32_t x = 0; x < s.in_w; ++x)
+                for (int32_t c = C_; c < CL_; ++c) dst[int64_t(x) * CL_ + c] = 0.0f;
+            return;
+        }
+        const int32_t c4 = round_up4(s.in_c), zx = plan_.input_quant.zero_point;
+        const int8_t* src = static_cast<const int8_t*>(in) + nhwc4_offset(s.in_h, s.in_w, c4, img, iy, 0, 0);
+        for (int32_t x = 0; x < s.in_w; ++x) {
+            const int8_t* sp = src + int64_t(x) * c4;
+            float* dp = dst + int64_t(x) * CL_;
+            for (int32_t c = 0; c < C_; ++c) dp[c] = float(int32_t(sp[c]) - zx);
+            for (int32_t c = C_; c < CL_; ++c) dp[c] = 0.0f;
+        }
+    }
+
+    ConvPlan plan_;
+    ThreadPool* pool_;
+    const IsaKernels* k_;
+    int32_t C_, CL_;
+    int64_t hp_, wp_, ib_;
+    std::vector<float> w_;
+    OutArrays outs_;
+    DwParams d_;
+    std::mutex mutex_;
+    Scratch scratch_;
+};
+
+}  // namespace
+
+std::unique_ptr<ConvKernel> make_fast_conv(const ConvPlan& plan, ThreadPool* pool, const x86::IsaKernels* k) {
+    const ConvShape& s = plan.shape;
+    // float products of |x - z_x| <= 255 and |w| <= 127 stay exact below 2^24: <= 518 taps
+    if (s.is_depthwise() && (plan.precision == QGPU_PRECISION_FLOAT32 || s.kernel_h * s.kernel_w <= 518))
+        return std::make_unique<DepthwiseConv>(plan, pool, k);
+    return std::make_unique<GemmConv>(plan, pool, k);
+}
+
+}  // namespace cpu
+}  // namespace qgpu

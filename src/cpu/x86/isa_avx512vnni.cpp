@@ -1,0 +1,37 @@
+// AVX-512 VNNI kernels (compiled with -mavx512f -mavx512bw -mavx512vl -mavx512vnni -mfma):
+// int8 GEMM on vpdpbusd (zmm, 16 output channels per register), fp32 GEMM and the depthwise
+// kernel on zmm FMA. Called only when CPUID reports these extensions.
+#include <immintrin.h>
+
+#include <cstdint>
+
+#include "cpu/x86/x86_kernels.h"
+
+namespace qgpu {
+namespace cpu {
+namespace x86 {
+namespace {
+#define QGPU_X86_WIDTH 512
+#include "cpu/x86/kernels_impl.h"
+
+template <class W>
+void gemm(const GemmParams& gp, const uint8_t* in, void* out, int32_t g, int32_t blk0, int32_t nb,
+          int64_t m_begin, int64_t m_end) {
+    switch (nb) {
+        case 1: gemm_range<W, 1, 12>(gp, in, out, g, blk0, m_begin, m_end); break;
+        case 2: gemm_range<W, 2, 12>(gp, in, out, g, blk0, m_begin, m_end); break;
+        case 3: gemm_range<W, 3, 8>(gp, in, out, g, blk0, m_begin, m_end); break;
+        default: gemm_range<W, 4, 6>(gp, in, out, g, blk0, m_begin, m_end); break;
+    }
+}
+
+void dw_row(const DwParams& d, const float* in, void* out, int32_t oy) { dw_row_impl<8>(d, in, out, oy); }
+
+const IsaKernels kKernels = {"avx512vnni", 16, WORD_U8X4, 4, 24, gemm<WordU8>, gemm<WordF32>, dw_row};
+}  // namespace
+
+const IsaKernels* avx512vnni_kernels() { return &kKernels; }
+
+}  // namespace x86
+}  // namespace cpu
+}  // namespace qgpu

@@ -1,0 +1,33 @@
+// AVX-VNNI kernels (compiled with -mavx2 -mfma -mavxvnni): int8 GEMM on the VEX vpdpbusd (ymm,
+// 8 output channels per register); fp32 and depthwise as in the AVX2 file.
+#include <immintrin.h>
+
+#include <cstdint>
+
+#include "cpu/x86/x86_kernels.h"
+
+namespace qgpu {
+namespace cpu {
+namespace x86 {
+namespace {
+#define QGPU_X86_WIDTH 256
+#define QGPU_X86_AVXVNNI 1
+#include "cpu/x86/kernels_impl.h"
+
+template <class W>
+void gemm(const GemmParams& gp, const uint8_t* in, void* out, int32_t g, int32_t blk0, int32_t nb,
+          int64_t m_begin, int64_t m_end) {
+    if (nb == 1) gemm_range<W, 1, 12>(gp, in, out, g, blk0, m_begin, m_end);
+    else gemm_range<W, 2, 6>(gp, in, out, g, blk0, m_begin, m_end);
+}
+
+void dw_row(const DwParams& d, const float* in, void* out, int32_t oy) { dw_row_impl<6>(d, in, out, oy); }
+
+const IsaKernels kKernels = {"avxvnni", 8, WORD_U8X4, 2, 12, gemm<WordU8>, gemm<WordF32>, dw_row};
+}  // namespace
+
+const IsaKernels* avxvnni_kernels() { return &kKernels; }
+
+}  // namespace x86
+}  // namespace cpu
+}  // namespace qgpu

@@ -1,0 +1,273 @@
+// The SIMD CPU kernels (AVX-512 VNNI, AVX-VNNI, AVX2), each forced in turn, against the scalar
+// reference: byte-identical int8 outputs and identical float outputs of int8 convs, fp32 convs
+// within tolerance, at 1 and 2 threads. Variants this CPU lacks are skipped with a message (and
+// must be refused with QGPU_ERROR_UNSUPPORTED).
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "conv_cases.h"
+#include "naive_conv.h"
+
+using cases::ConvCase;
+
+namespace {
+
+const char* const kX86Variants[] = {"avx512vnni", "avxvnni", "avx2"};
+
+// Flags of /proc/cpuinfo (independent of the library's own CPUID code); empty when absent.
+std::set<std::string> cpuinfo_flags() {
+    std::set<std::string> flags;
+    std::ifstream f("/proc/cpuinfo");
+    std::string line;
+    while (std::getline(f, line)) {
+        if (line.compare(0, 5, "flags") != 0) continue;
+        std::istringstream s(line.substr(line.find(':') + 1));
+        std::string w;
+        while (s >> w) flags.insert(w);
+        break;
+    }
+    return flags;
+}
+
+struct Ctx {
+    qgpu_context ctx = nullptr;
+    std::string why;
+    Ctx(const char* variant, int threads) { ctx = cases::make_context(QGPU_BACKEND_CPU, variant, threads, &why); }
+    ~Ctx() { qgpu_context_destroy(ctx); }
+};
+
+// The contexts of one forced variant at 1 and 2 threads; null (with the reason) when the CPU
+// lacks it.
+struct VariantCtx {
+    std::string name;
+    std::unique_ptr<Ctx> t1, t2;
+};
+
+std::vector<VariantCtx> available_variants() {
+    std::vector<VariantCtx> out;
+    for (const char* v : kX86Variants) {
+        VariantCtx vc;
+        vc.name = v;
+        vc.t1.reset(new Ctx(v, 1));
+        if (!vc.t1->ctx) {
+            WARN("skipped: variant " << v << " unavailable: " << vc.t1->why);
+            continue;
+        }
+        vc.t2.reset(new Ctx(v, 2));
+        REQUIRE(vc.t2->ctx != nullptr);
+        REQUIRE(std::string(qgpu_context_kernel_variant(vc.t1->ctx)) == v);
+        out.push_back(std::move(vc));
+    }
+    return out;
+}
+
+size_t count_mismatches(const cases::Output& a, const cases::Output& b, bool int8, size_t* first) {
+    size_t n = 0;
+    *first = 0;
+    if (int8) {
+        if (a.q.size() != b.q.size()) return size_t(-1);
+        for (size_t i = 0; i < a.q.size(); ++i)
+            if (a.q[i] != b.q[i] && n++ == 0) *first = i;
+    } else {
+        if (a.f.size() != b.f.size()) return size_t(-1);
+        for (size_t i = 0; i < a.f.size(); ++i)  // bit patterns: -0.0 vs 0.0 counts
+            if (std::memcmp(&a.f[i], &b.f[i], 4) != 0 && n++ == 0) *first = i;
+    }
+    return n;
+}
+
+// Runs `c` on every variant at 1 and 2 threads and requires the reference's exact output.
+void check_exact(std::vector<VariantCtx>& vs, ConvCase& c, const cases::Output& want) {
+    const bool int8 = c.desc.output_dtype == QGPU_DTYPE_INT8;
+    for (auto& v : vs)
+        for (Ctx* ctx : {v.t1.get(), v.t2.get()}) {
+            INFO(v.name << (ctx == v.t1.get() ? " 1 thread: " : " 2 threads: ") << c.describe());
+            cases::Output got;
+            REQUIRE(cases::run_case(ctx->ctx, c, &got) == QGPU_OK);
+            size_t first = 0;
+            const size_t bad = count_mismatches(got, want, int8, &first);
+            if (bad) {
+                std::ostringstream m;
+                if (int8) m << "first mismatch at " << first << ": got " << int(got.q[first]) << " want " << int(want.q[first]);
+                else m << "first mismatch at " << first << ": got " << got.f[first] << " want " << want.f[first];
+                INFO(m.str() << " (" << bad << " mismatches)");
+                REQUIRE(bad == 0);
+            }
+        }
+}
+
+}  // namespace
+
+TEST_CASE("cpu ISA variants: forcing what the CPU lacks is refused", "[cpu-isa]") {
+    const std::set<std::string> flags = cpuinfo_flags();
+    if (flags.empty()) {
+        WARN("skipped: /proc/cpuinfo has no flags line");
+        return;
+    }
+    const struct { const char* variant; std::vector<const char*> needs; } table[] = {
+        {"avx512vnni", {"avx512f", "avx512bw", "avx512vl", "avx512_vnni"}},
+        {"avxvnni", {"avx2", "avx_vnni"}},
+        {"avx2", {"avx2", "fma"}},
+    };
+    int refused = 0;
+    for (const auto& row : table) {
+        bool has = true;
+        for (const char* n : row.needs) has = has && flags.count(n);
+        qgpu_context_desc desc;
+        qgpu_context_desc_init(&desc);
+        desc.backend = QGPU_BACKEND_CPU;
+        desc.kernel_variant = row.variant;
+        qgpu_context ctx = nullptr;
+        const qgpu_status st = qgpu_context_create(&desc, &ctx);
+        INFO(row.variant << ": " << (st == QGPU_OK ? "ok" : qgpu_last_error()));
+        if (has) {
+            CHECK(st == QGPU_OK);
+        } else {
+            CHECK(st == QGPU_ERROR_UNSUPPORTED);
+            ++refused;
+        }
+        qgpu_context_destroy(ctx);
+    }
+    // variants of other architectures are always refused on x86 (and vice versa)
+    qgpu_context_desc desc;
+    qgpu_context_desc_init(&desc);
+    desc.backend = QGPU_BACKEND_CPU;
+    desc.kernel_variant = "neondot";
+    qgpu_context ctx = nullptr;
+#if defined(__x86_64__)
+    CHECK(qgpu_context_create(&desc, &ctx) == QGPU_ERROR_UNSUPPORTED);
+#endif
+    qgpu_context_destroy(ctx);
+    if (refused == 0) WARN("skipped the refusal of a lacking x86 ISA: this CPU has them all");
+}
+
+TEST_CASE("cpu ISA variants: QGPU_CPU_ISA selects the variant", "[cpu-isa]") {
+    Ctx dflt(nullptr, 1);
+    REQUIRE(dflt.ctx != nullptr);
+    const char* saved = std::getenv("QGPU_CPU_ISA");
+    const std::string keep = saved ? saved : "";
+    setenv("QGPU_CPU_ISA", "scalar", 1);
+    Ctx forced(nullptr, 1);
+    if (saved) setenv("QGPU_CPU_ISA", keep.c_str(), 1); else unsetenv("QGPU_CPU_ISA");
+    REQUIRE(forced.ctx != nullptr);
+    CHECK(std::string(qgpu_context_kernel_variant(forced.ctx)) == "scalar");
+#if defined(__x86_64__)
+    if (!saved) {  // the default is the best SIMD variant where the CPU has AVX2
+        const std::set<std::string> flags = cpuinfo_flags();
+        if (flags.count("avx2") && flags.count("fma"))
+            CHECK(std::string(qgpu_context_kernel_variant(dflt.ctx)) != "scalar");
+    }
+#endif
+}
+
+TEST_CASE("cpu ISA variants equal the scalar reference on random int8 convs", "[cpu-isa][int8]") {
+    std::vector<VariantCtx> vs = available_variants();
+    if (vs.empty()) { WARN("skipped: no SIMD variant on this CPU"); return; }
+    Ctx ref("scalar", 2);
+    REQUIRE(ref.ctx != nullptr);
+    std::mt19937 rng(31337);
+    int int8_out = 0, float_out = 0, depthwise = 0, grouped = 0, big_multiplier = 0;
+    for (int i = 0; i < 300; ++i) {
+        ConvCase c = cases::random_case(rng, QGPU_PRECISION_INT8);
+        // every 5th case: an output scale so small that the multiplier is >= 1 (left shifts,
+        // saturation) or so large that the right shift is long
+        if (i % 5 == 1) { c.desc.output_quant.scale *= 1e-4f; ++big_multiplier; }
+        if (i % 5 == 3) c.desc.output_quant.scale *= 50.0f;
+        (c.desc.output_dtype == QGPU_DTYPE_INT8 ? int8_out : float_out)++;
+        const bool dw = c.desc.groups == c.desc.in_channels && c.desc.groups == c.desc.out_channels;
+        depthwise += dw && c.desc.groups > 1;
+        grouped += !dw && c.desc.groups > 1;
+        cases::Output want;
+        INFO(c.describe());
+        const qgpu_status st = cases::run_case(ref.ctx, c, &want);
+        if (st != QGPU_OK) {  // e.g. a multiplier out of range: every variant must refuse alike
+            INFO(qgpu_last_error());
+            for (auto& v : vs) {
+                cases::Output got;
+                CHECK(cases::run_case(v.t1->ctx, c, &got) == st);
+            }
+            continue;
+        }
+        check_exact(vs, c, want);
+    }
+    CHECK(int8_out > 100);
+    CHECK(float_out > 50);
+    CHECK(depthwise > 20);
+    CHECK(grouped > 10);
+    CHECK(big_multiplier > 50);
+}
+
+TEST_CASE("cpu ISA variants equal the scalar reference on the suite layers", "[cpu-isa][suite]") {
+    auto rows = cases::load_suite();
+    if (rows.empty()) { WARN("skipped: ../shared/bench/shapes.tsv not found"); return; }
+    std::vector<VariantCtx> vs = available_variants();
+    if (vs.empty()) { WARN("skipped: no SIMD variant on this CPU"); return; }
+    Ctx ref("scalar", 2);
+    REQUIRE(ref.ctx != nullptr);
+    std::mt19937 rng(4242);
+    for (const auto& row : rows) {
+        for (qgpu_dtype dt : {QGPU_DTYPE_INT8, QGPU_DTYPE_FLOAT32}) {
+            // the scalar reference needs seconds for the big layers: their float-output
+            // variant (same accumulators) is left to the random cases
+            if (dt == QGPU_DTYPE_FLOAT32 && (row.name == "big_3x3" || row.name == "r18_conv1")) continue;
+            ConvCase c = cases::suite_case(row, rng, QGPU_PRECISION_INT8, dt);
+            INFO(c.describe());
+            cases::Output want;
+            REQUIRE(cases::run_case(ref.ctx, c, &want) == QGPU_OK);
+            check_exact(vs, c, want);
+        }
+    }
+}
+
+TEST_CASE("cpu ISA variants: fp32 convs match double precision", "[cpu-isa][fp32]") {
+    std::vector<VariantCtx> vs = available_variants();
+    if (vs.empty()) { WARN("skipped: no SIMD variant on this CPU"); return; }
+    std::mt19937 rng(77);
+    for (int i = 0; i < 120; ++i) {
+        ConvCase c = cases::random_case(rng, QGPU_PRECISION_FLOAT32);
+        INFO(c.describe());
+        std::vector<double> want, mag;
+        naive::conv_f32(c.desc, c.batch, c.input_f, &want, &mag);
+        for (auto& v : vs)
+            for (Ctx* ctx : {v.t1.get(), v.t2.get()}) {
+                INFO(v.name << (ctx == v.t1.get() ? " 1 thread" : " 2 threads"));
+                cases::Output got;
+                REQUIRE(cases::run_case(ctx->ctx, c, &got) == QGPU_OK);
+                REQUIRE(got.f.size() == want.size());
+                for (size_t k = 0; k < want.size(); ++k) {
+                    INFO("index " << k << " got " << got.f[k] << " want " << want[k]);
+                    REQUIRE(std::fabs(got.f[k] - want[k]) <= 1e-5 * mag[k] + 1e-6);
+                }
+            }
+    }
+}
+
+TEST_CASE("cpu ISA variants: fp32 suite layers match the reference", "[cpu-isa][fp32][suite]") {
+    auto rows = cases::load_suite();
+    if (rows.empty()) { WARN("skipped: ../shared/bench/shapes.tsv not found"); return; }
+    std::vector<VariantCtx> vs = available_variants();
+    if (vs.empty()) { WARN("skipped: no SIMD variant on this CPU"); return; }
+    std::mt19937 rng(99);
+    for (const auto& row : rows) {
+        if (row.name == "big_3x3" || row.name == "r18_conv1" || row.name == "r18_l1") continue;  // slow in double
+        ConvCase c = cases::suite_case(row, rng, QGPU_PRECISION_FLOAT32, QGPU_DTYPE_FLOAT32);
+        INFO(c.describe());
+        std::vector<double> want, mag;
+        naive::conv_f32(c.desc, c.batch, c.input_f, &want, &mag);
+        for (auto& v : vs) {
+            cases::Output got;
+            REQUIRE(cases::run_case(v.t2->ctx, c, &got) == QGPU_OK);
+            REQUIRE(got.f.size() == want.size());
+            size_t bad = 0;
+            for (size_t k = 0; k < want.size(); ++k)
+                bad += !(std::fabs(got.f[k] - want[k]) <= 1e-5 * mag[k] + 1e-6);
+            INFO(v.name);
+            REQUIRE(bad == 0);
+        }
+    }
+}
