@@ -1,0 +1,3 @@
+module qgpu.dev/qgpu
+
+go 1.19
