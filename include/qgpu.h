@@ -253,6 +253,43 @@ QGPU_API qgpu_status qgpu_conv_run(qgpu_conv conv, qgpu_tensor input, qgpu_tenso
 QGPU_API qgpu_status qgpu_conv_run_host(qgpu_conv conv, int32_t n, const float* input,
                                         size_t input_count, float* output, size_t output_count);
 
+/* ---- networks (model runtime) -------------------------------------------------------------- */
+/* A CNN loaded from ncnn files (.param graph + .bin weights), run on the context's device. In an
+ * INT8 net every convolution runs in int8 with its input scale from an ncnn calibration .table;
+ * consecutive int8 layers hand int8 to each other through the fused requantize, and only the
+ * layers that need float (average pooling, softmax, float layers) see float. A layer the device
+ * cannot run is a load error naming it (QGPU_ERROR_UNSUPPORTED), never a silent fallback.
+ * Supported ncnn layers: Input, Convolution, ConvolutionDepthWise, InnerProduct, ReLU, Pooling
+ * (max/average/global), Concat (channels), Split, Dropout, Flatten (1x1), Softmax (channels). */
+typedef struct qgpu_net_t* qgpu_net;
+
+typedef struct qgpu_net_desc {
+    uint32_t struct_size;
+    const char* param_path;     /* ncnn .param (text) */
+    const char* bin_path;       /* ncnn .bin (fp32, fp16 or int8 weights) */
+    const char* table_path;     /* ncnn calibration .table; required for INT8 */
+    qgpu_precision precision;   /* INT8 (default) or FLOAT32 */
+    int32_t batch;              /* default 1 */
+    const char* const* float_layers; /* names of conv layers kept in fp32 (mixed precision) */
+    int32_t float_layer_count;
+} qgpu_net_desc;
+
+QGPU_API void qgpu_net_desc_init(qgpu_net_desc* desc);
+QGPU_API qgpu_status qgpu_net_create(qgpu_context ctx, const qgpu_net_desc* desc, qgpu_net* out);
+QGPU_API void qgpu_net_destroy(qgpu_net net);
+/* shape[4] = {n, c, h, w} of a blob (by its ncnn name). */
+QGPU_API qgpu_status qgpu_net_get_blob_shape(qgpu_net net, const char* blob, int32_t shape[4]);
+/* NCHW floats into an input blob; an int8 input is quantized and packed in the same pass. */
+QGPU_API qgpu_status qgpu_net_set_input(qgpu_net net, const char* blob, const float* data,
+                                        size_t count);
+QGPU_API qgpu_status qgpu_net_run(qgpu_net net);
+/* NCHW floats of any blob after a run (int8 blobs are dequantized). */
+QGPU_API qgpu_status qgpu_net_get_output(qgpu_net net, const char* blob, float* data,
+                                         size_t count);
+/* A text description of what each layer became ("conv1: int8 conv 3x3 s2 g1 3->64 requantize"),
+ * valid until the net is destroyed. */
+QGPU_API const char* qgpu_net_summary(qgpu_net net);
+
 /* ---- quantization arithmetic (the one definition every backend follows) ------------------- */
 /* real multiplier M > 0 -> (M0 in [2^30, 2^31), shift) with M ~= M0 * 2^(shift - 31). */
 QGPU_API qgpu_status qgpu_quantize_multiplier(double multiplier, int32_t* m0, int32_t* shift);

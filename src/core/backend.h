@@ -47,6 +47,37 @@ public:
     virtual Status run(const TensorRef& input, const TensorRef& output) = 0;
 };
 
+// Non-convolution layers of a network (the model runtime, src/model). Inputs and output are
+// tensors of the same device in the layouts of core/layout.h.
+enum class OpKind {
+    MaxPool,     // int8 (exact: same quantization in and out) or float
+    AvgPool,     // float; averages the in-image taps only
+    Concat,      // along channels; int8 inputs share the output's quantization
+    Softmax,     // float, over channels
+    Relu,        // float (leaky when slope != 0) or int8 (slope 0: max(x, zero point))
+    Quantize,    // float -> int8 (the output's quantization)
+    Dequantize,  // int8 -> float
+};
+
+struct PoolParams {
+    int32_t kernel_h = 1, kernel_w = 1, stride_h = 1, stride_w = 1;
+    int32_t pad_top = 0, pad_left = 0, pad_bottom = 0, pad_right = 0;  // incl. ceil-mode extra
+};
+
+struct OpPlan {
+    OpKind kind = OpKind::MaxPool;
+    std::vector<TensorDesc> inputs;
+    TensorDesc output;
+    PoolParams pool;
+    float relu_slope = 0.0f;
+};
+
+class OpKernel {
+public:
+    virtual ~OpKernel() = default;
+    virtual Status run(const std::vector<TensorRef>& inputs, const TensorRef& output) = 0;
+};
+
 class Device {
 public:
     virtual ~Device() = default;
@@ -55,6 +86,8 @@ public:
     virtual Status set_num_threads(int32_t) { return QGPU_OK; }
     virtual Status create_buffer(size_t bytes, std::unique_ptr<Buffer>* out) = 0;
     virtual Status create_conv(const ConvPlan& plan, std::unique_ptr<ConvKernel>* out) = 0;
+    // Backends without network layers yet say so (the model runtime reports it at load time).
+    virtual Status create_op(const OpPlan& plan, std::unique_ptr<OpKernel>* out);
 };
 
 struct BackendDriver {
@@ -64,6 +97,8 @@ struct BackendDriver {
     Status (*list_devices)(std::vector<qgpu_device_info>* devices);
     Status (*open)(int32_t index, const qgpu_context_desc& desc, std::unique_ptr<Device>* out);
 };
+
+const char* op_kind_name(OpKind kind);
 
 // Defined by each backend that is built (see src/core/registry.cpp).
 const BackendDriver& cpu_backend_driver();

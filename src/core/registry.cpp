@@ -11,6 +11,26 @@ size_t TensorDesc::bytes() const {
     return count() * sizeof(float);
 }
 
+const char* op_kind_name(OpKind kind) {
+    switch (kind) {
+        case OpKind::MaxPool: return "max pooling";
+        case OpKind::AvgPool: return "average pooling";
+        case OpKind::Concat: return "concat";
+        case OpKind::Softmax: return "softmax";
+        case OpKind::Relu: return "relu";
+        case OpKind::Quantize: return "quantize";
+        case OpKind::Dequantize: return "dequantize";
+    }
+    return "?";
+}
+
+Status Device::create_op(const OpPlan& plan, std::unique_ptr<OpKernel>*) {
+    return failf(QGPU_ERROR_UNSUPPORTED, "the %s backend has no %s kernel yet",
+                 info().backend == QGPU_BACKEND_VULKAN ? "vulkan"
+                 : info().backend == QGPU_BACKEND_OPENCL ? "opencl" : "cpu",
+                 op_kind_name(plan.kind));
+}
+
 void init_device_info(qgpu_device_info* info, qgpu_backend backend, int32_t index) {
     std::memset(info, 0, sizeof *info);
     info->struct_size = sizeof *info;

@@ -101,12 +101,12 @@ public:
     }
     Status align4() {
         const size_t pad = (4 - pos_ % 4) % 4;
-        const uint8_t* skip;
+        const uint8_t* skip = nullptr;
         return take(pad, &skip);
     }
     // ncnn ModelBin::load(n, 1): raw float32
     Status raw_floats(size_t n, std::vector<float>* out) {
-        const uint8_t* p;
+        const uint8_t* p = nullptr;
         if (n > (size_t(1) << 30)) return fail(QGPU_ERROR_FORMAT, "ncnn bin: absurd array size");
         QGPU_TRY(take(n * 4, &p));
         out->resize(n);
@@ -119,7 +119,7 @@ public:
     // ncnn ModelBin::load(n, 0): a 4-byte tag selects fp32 / fp16 / int8 / 256-entry table.
     Status tagged(size_t n, std::vector<float>* f, std::vector<int8_t>* q) {
         if (n > (size_t(1) << 30)) return fail(QGPU_ERROR_FORMAT, "ncnn bin: absurd weight count");
-        const uint8_t* p;
+        const uint8_t* p = nullptr;
         const size_t at = pos_;
         QGPU_TRY(take(4, &p));
         uint32_t tag;

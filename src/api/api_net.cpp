@@ -1,0 +1,110 @@
+// Networks: the C face of src/model/net.h.
+#include <cstring>
+
+#include "api/objects.h"
+#include "model/net.h"
+
+using namespace qgpu;
+
+struct qgpu_net_t {
+    uint32_t magic = 0x514e4554;  // "QNET"
+    std::unique_ptr<model::Net> net;
+};
+
+namespace {
+Status check_net(const qgpu_net_t* n) {
+    if (!n) return fail(QGPU_ERROR_INVALID_ARGUMENT, "net is NULL");
+    if (n->magic != 0x514e4554) return fail(QGPU_ERROR_INVALID_ARGUMENT, "net handle is invalid or destroyed");
+    return QGPU_OK;
+}
+Status check_blob(const char* blob) {
+    return blob ? QGPU_OK : fail(QGPU_ERROR_INVALID_ARGUMENT, "blob name is NULL");
+}
+}  // namespace
+
+extern "C" {
+
+void qgpu_net_desc_init(qgpu_net_desc* d) {
+    if (!d) return;
+    std::memset(d, 0, sizeof *d);
+    d->struct_size = sizeof *d;
+    d->precision = QGPU_PRECISION_INT8;
+    d->batch = 1;
+}
+
+qgpu_status qgpu_net_create(qgpu_context ctx, const qgpu_net_desc* d, qgpu_net* out) {
+    return guarded([&] {
+        if (!out) return fail(QGPU_ERROR_INVALID_ARGUMENT, "out is NULL");
+        *out = nullptr;
+        QGPU_TRY(check_context(ctx));
+        if (!d) return fail(QGPU_ERROR_INVALID_ARGUMENT, "desc is NULL");
+        if (d->struct_size < sizeof(qgpu_net_desc))
+            return failf(QGPU_ERROR_INVALID_ARGUMENT, "qgpu_net_desc.struct_size is %u: call qgpu_net_desc_init()",
+                         d->struct_size);
+        if (!d->param_path || !d->bin_path)
+            return fail(QGPU_ERROR_INVALID_ARGUMENT, "param_path and bin_path are required");
+        if (d->precision != QGPU_PRECISION_INT8 && d->precision != QGPU_PRECISION_FLOAT32)
+            return failf(QGPU_ERROR_INVALID_ARGUMENT, "unknown precision %d", int(d->precision));
+        if (d->float_layer_count < 0 || (d->float_layer_count > 0 && !d->float_layers))
+            return fail(QGPU_ERROR_INVALID_ARGUMENT, "float_layers is NULL or float_layer_count < 0");
+        model::NetOptions o;
+        o.param_path = d->param_path;
+        o.bin_path = d->bin_path;
+        if (d->table_path) o.table_path = d->table_path;
+        o.precision = d->precision;
+        o.batch = d->batch;
+        for (int32_t i = 0; i < d->float_layer_count; ++i) {
+            if (!d->float_layers[i]) return fail(QGPU_ERROR_INVALID_ARGUMENT, "float_layers has a NULL name");
+            o.float_layers.emplace_back(d->float_layers[i]);
+        }
+        auto n = std::make_unique<qgpu_net_t>();
+        QGPU_TRY(model::Net::create(ctx->device, o, &n->net));
+        *out = n.release();
+        return QGPU_OK;
+    });
+}
+
+void qgpu_net_destroy(qgpu_net n) {
+    if (!n || n->magic != 0x514e4554) return;
+    n->magic = 0;
+    delete n;
+}
+
+qgpu_status qgpu_net_get_blob_shape(qgpu_net n, const char* blob, int32_t shape[4]) {
+    return guarded([&] {
+        QGPU_TRY(check_net(n));
+        QGPU_TRY(check_blob(blob));
+        if (!shape) return fail(QGPU_ERROR_INVALID_ARGUMENT, "shape is NULL");
+        return n->net->shape(blob, shape);
+    });
+}
+
+qgpu_status qgpu_net_set_input(qgpu_net n, const char* blob, const float* data, size_t count) {
+    return guarded([&] {
+        QGPU_TRY(check_net(n));
+        QGPU_TRY(check_blob(blob));
+        return n->net->set_input(blob, data, count);
+    });
+}
+
+qgpu_status qgpu_net_run(qgpu_net n) {
+    return guarded([&] {
+        QGPU_TRY(check_net(n));
+        return n->net->run();
+    });
+}
+
+qgpu_status qgpu_net_get_output(qgpu_net n, const char* blob, float* data, size_t count) {
+    return guarded([&] {
+        QGPU_TRY(check_net(n));
+        QGPU_TRY(check_blob(blob));
+        return n->net->read(blob, data, count);
+    });
+}
+
+const char* qgpu_net_summary(qgpu_net n) {
+    if (check_net(n) != QGPU_OK) return "";
+    return n->net->summary().c_str();
+}
+
+}  // extern "C"
