@@ -1,0 +1,22 @@
+# cmake -DOUT=<file.cpp> -DSOURCES="a.cl;b.cl" -P embed_kernels.cmake
+# Writes a C++ file defining qgpu::opencl::kernel_source(): every .cl file, concatenated, as one
+# string. The text is emitted in chunks (compilers limit the length of one string literal).
+set(text "")
+foreach(src IN LISTS SOURCES)
+  file(READ "${src}" body)
+  get_filename_component(name "${src}" NAME)
+  string(APPEND text "// ---- ${name}\n${body}\n")
+endforeach()
+string(LENGTH "${text}" total)
+set(out "// Generated from src/opencl/kernels/*.cl by embed_kernels.cmake. Do not edit.\n")
+string(APPEND out "#include <string>\nnamespace qgpu {\nnamespace opencl {\nconst std::string& kernel_source() {\n  static const std::string s = std::string()\n")
+set(pos 0)
+while(pos LESS total)
+  string(SUBSTRING "${text}" ${pos} 4000 chunk)
+  string(APPEND out "    + std::string(R\"QGPUCL(${chunk})QGPUCL\")\n")
+  math(EXPR pos "${pos} + 4000")
+endwhile()
+string(APPEND out "    ;\n  return s;\n}\n}  // namespace opencl\n}  // namespace qgpu\n")
+file(WRITE "${OUT}.tmp" "${out}")
+execute_process(COMMAND ${CMAKE_COMMAND} -E copy_if_different "${OUT}.tmp" "${OUT}")
+file(REMOVE "${OUT}.tmp")
