@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# AArch64 cross build of libqgpu and its Catch2 tests, run under qemu user-mode emulation.
+#
+#   scripts/test-aarch64.sh BUILD_DIR
+#
+# It stands in for the Android NDK build (docs/android.md), which is not available in CI: the
+# same CMake options (-DQGPU_BUILD_TOOLS=OFF, shared library, Release), the same CPU
+# architecture, then the tests twice: under `-cpu max` (dotprod, i8mm, SVE...) and under
+# `-cpu cortex-a53` (ARMv8.0: NEON without dotprod), so every NEON kernel path the CPU backend
+# selects at run time is exercised. Vulkan and OpenCL have no driver under qemu: their tests
+# skip, so QGPU_TEST_STRICT is unset for these runs. Finally scripts/check-android-symbols.sh
+# checks that libqgpu.so needs nothing Android's libc lacks at API 24.
+#
+# qemu is slow: the runs exclude the [suite] tag (the full-size layer suite, covered natively).
+# They also exclude "cpu ISA variants: forcing what the CPU lacks is refused": it reads the x86
+# feature flags of /proc/cpuinfo, which qemu-user passes through from the x86 host, and then
+# expects the x86 kernels to be built into the AArch64 library. Vulkan/OpenCL tests stay in:
+# they must skip cleanly. Override the Catch2 test spec with QGPU_AARCH64_FILTER.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=${1:?usage: scripts/test-aarch64.sh BUILD_DIR}
+jobs=$(nproc)
+unset QGPU_TEST_STRICT
+
+for tool in aarch64-linux-gnu-g++ aarch64-linux-gnu-gcc qemu-aarch64-static; do
+  command -v "$tool" >/dev/null || { echo "test-aarch64: $tool not found (scripts/install-deps.sh installs it)" >&2; exit 1; }
+done
+
+echo "-- configure ($build)"
+cmake -S . -B "$build" \
+  -DCMAKE_TOOLCHAIN_FILE="$PWD/cmake/toolchains/aarch64-linux-gnu.cmake" \
+  -DCMAKE_BUILD_TYPE=Release \
+  -DBUILD_SHARED_LIBS=ON \
+  -DQGPU_BUILD_TOOLS=OFF \
+  -DQGPU_BUILD_TESTS=ON \
+  -DQGPU_SANITIZE=OFF >/dev/null
+echo "-- build"
+cmake --build "$build" -j"$jobs" --target qgpu qgpu_tests qgpu_c_api_test
+
+sysroot=/usr/aarch64-linux-gnu
+filter=${QGPU_AARCH64_FILTER:-'~[suite]~"cpu ISA variants: forcing what the CPU lacks is refused"'}
+status=0
+for cpu in max cortex-a53; do
+  echo "-- tests under qemu-aarch64-static -cpu $cpu (filter: $filter)"
+  # the CPU backend reports the ISA it detected (getauxval) and the kernel variant it picks
+  # the compact reporter prints failures, warnings (skips) and the summary line; the per-path
+  # dlopen failures inside the GPU backends' skip messages are left out
+  rc=0
+  qemu-aarch64-static -cpu "$cpu" -L "$sysroot" "$build/tests/qgpu_tests" "$filter" \
+    --use-colour no --reporter compact >"$build/qemu-tests-$cpu.log" 2>&1 || rc=$?
+  grep -v 'cannot open shared object file' "$build/qemu-tests-$cpu.log" || true
+  [ "$rc" = 0 ] || { echo "qgpu_tests: FAILED under -cpu $cpu (exit $rc)"; status=1; }
+  qemu-aarch64-static -cpu "$cpu" -L "$sysroot" "$build/tests/qgpu_c_api_test" >/dev/null \
+    && echo "c_api_test: passed" || { echo "c_api_test: FAILED under -cpu $cpu"; status=1; }
+done
+
+echo "-- Android API 24 symbol check"
+# first prove that the check can fail: a library calling aligned_alloc (API 28) is rejected
+probe=$build/android-symbol-probe
+mkdir -p "$probe"
+printf '#include <stdlib.h>\nvoid* probe(size_t n) { return aligned_alloc(64, n); }\n' > "$probe/probe.c"
+aarch64-linux-gnu-gcc -shared -fPIC -O2 -o "$probe/libprobe.so" "$probe/probe.c"
+if bash scripts/check-android-symbols.sh "$probe/libprobe.so" >"$probe/out.txt" 2>&1; then
+  echo "check-android-symbols accepted aligned_alloc:"; cat "$probe/out.txt"; status=1
+else
+  grep -q aligned_alloc "$probe/out.txt" && echo "self-check: aligned_alloc is rejected, as it must be" \
+    || { cat "$probe/out.txt"; status=1; }
+fi
+bash scripts/check-android-symbols.sh "$build/libqgpu.so" || status=1
+
+if [ "$status" != 0 ]; then
+  echo "test-aarch64: FAILED" >&2
+else
+  echo "test-aarch64: passed"
+fi
+exit "$status"
