@@ -1,0 +1,377 @@
+// The Vulkan backend against the CPU scalar reference: byte-identical int8 output, exactly equal
+// float output of int8 convs, fp32 convs within tolerance, for both shader variants ("dot":
+// OpSDot, "nodot": unpacked int32 multiply-add), plus device info, variant selection, errors and
+// the pipeline cache. The Khronos validation layer is switched on (QGPU_VULKAN_VALIDATION=1)
+// when it is installed: any validation message fails the next qgpu call, so every test also
+// checks that the layer stayed silent. Without Vulkan the tests skip with the reason, except
+// under QGPU_TEST_STRICT=1 (CI: lavapipe must be there).
+#include <catch2/catch.hpp>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <string>
+
+#include "conv_cases.h"
+#include "naive_conv.h"
+
+using cases::ConvCase;
+
+namespace {
+
+bool strict() {
+    const char* s = std::getenv("QGPU_TEST_STRICT");
+    return s && std::strcmp(s, "1") == 0;
+}
+
+bool file_exists(const char* path) {
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+// Validation on whenever the Khronos layer is installed (the caller's own setting wins).
+void enable_validation() {
+    static const char* manifests[] = {
+        "/usr/share/vulkan/explicit_layer.d/VkLayer_khronos_validation.json",
+        "/usr/local/share/vulkan/explicit_layer.d/VkLayer_khronos_validation.json",
+        "/etc/vulkan/explicit_layer.d/VkLayer_khronos_validation.json",
+    };
+    for (const char* m : manifests)
+        if (file_exists(m)) {
+            setenv("QGPU_VULKAN_VALIDATION", "1", 0);
+            return;
+        }
+}
+
+struct Ctx {
+    qgpu_context ctx = nullptr;
+    std::string why;
+    Ctx(const char* variant, const char* cache_dir = nullptr) {
+        enable_validation();
+        qgpu_context_desc desc;
+        qgpu_context_desc_init(&desc);
+        desc.backend = QGPU_BACKEND_VULKAN;
+        desc.kernel_variant = variant;
+        desc.cache_dir = cache_dir;
+        if (qgpu_context_create(&desc, &ctx) != QGPU_OK) {
+            why = qgpu_last_error();
+            ctx = nullptr;
+        }
+    }
+    ~Ctx() { qgpu_context_destroy(ctx); }
+    // A cheap call that fails if the validation layer reported anything since the last check.
+    void require_clean() const {
+        qgpu_quant q{1.0f, 0};
+        qgpu_tensor t = nullptr;
+        const qgpu_status st = qgpu_tensor_create(ctx, QGPU_DTYPE_INT8, 1, 4, 2, 2, &q, &t);
+        INFO(qgpu_last_error());
+        REQUIRE(st == QGPU_OK);
+        qgpu_tensor_destroy(t);
+    }
+};
+
+// Vulkan there with a device? Otherwise the reason; strict mode turns a skip into a failure.
+#define VULKAN_OR_SKIP(c)                                                                     \
+    if (!(c).ctx) {                                                                           \
+        if (strict()) FAIL("Vulkan must be available under QGPU_TEST_STRICT=1: " << (c).why); \
+        WARN("skipped: Vulkan unavailable: " << (c).why);                                     \
+        return;                                                                               \
+    }
+
+struct Reference {
+    qgpu_context ctx;
+    Reference() {
+        std::string why;
+        ctx = cases::make_context(QGPU_BACKEND_CPU, "scalar", 0, &why);
+        REQUIRE(ctx != nullptr);
+    }
+    ~Reference() { qgpu_context_destroy(ctx); }
+};
+
+bool device_has_dot() {
+    enable_validation();
+    qgpu_device_info info;
+    qgpu_device_info_init(&info);
+    if (qgpu_device_get_info(QGPU_BACKEND_VULKAN, 0, &info) != QGPU_OK) return false;
+    return (info.caps & QGPU_CAP_INTEGER_DOT) != 0;
+}
+
+// got == want, exactly (int8 bytes; float bit patterns)
+void require_identical(const ConvCase& c, const cases::Output& got, const cases::Output& want) {
+    INFO(c.describe());
+    if (c.desc.output_dtype == QGPU_DTYPE_INT8) {
+        REQUIRE(got.q.size() == want.q.size());
+        size_t mismatches = 0, first = 0;
+        for (size_t i = 0; i < want.q.size(); ++i)
+            if (got.q[i] != want.q[i] && mismatches++ == 0) first = i;
+        INFO("first mismatch at " << first << ": got " << int(got.q[first]) << " want " << int(want.q[first]));
+        REQUIRE(mismatches == 0);
+    } else {
+        REQUIRE(got.f.size() == want.f.size());
+        size_t mismatches = 0, first = 0;
+        for (size_t i = 0; i < want.f.size(); ++i)
+            if (std::memcmp(&got.f[i], &want.f[i], sizeof(float)) != 0 && mismatches++ == 0) first = i;
+        INFO("first mismatch at " << first << ": got " << got.f[first] << " want " << want.f[first]);
+        REQUIRE(mismatches == 0);
+    }
+}
+
+void run_ok(qgpu_context ctx, ConvCase& c, cases::Output* out) {
+    const qgpu_status st = cases::run_case(ctx, c, out);
+    INFO(c.describe() << ": " << qgpu_last_error());
+    REQUIRE(st == QGPU_OK);
+}
+
+// The int8 random-case comparison for one variant.
+void random_int8(const char* variant, uint32_t seed, int count) {
+    Ctx vk(variant);
+    VULKAN_OR_SKIP(vk);
+    REQUIRE(std::string(qgpu_context_kernel_variant(vk.ctx)) == variant);
+    Reference ref;
+    std::mt19937 rng(seed);
+    int int8_out = 0, float_out = 0, depthwise = 0, grouped = 0;
+    for (int i = 0; i < count; ++i) {
+        ConvCase c = cases::random_case(rng, QGPU_PRECISION_INT8);
+        (c.desc.output_dtype == QGPU_DTYPE_INT8 ? int8_out : float_out)++;
+        depthwise += c.desc.groups == c.desc.in_channels && c.desc.groups > 1;
+        grouped += c.desc.groups > 1 && c.desc.groups != c.desc.in_channels;
+        cases::Output want, got;
+        run_ok(ref.ctx, c, &want);
+        run_ok(vk.ctx, c, &got);
+        require_identical(c, got, want);
+    }
+    CHECK(int8_out > count / 4);
+    CHECK(float_out > count / 8);
+    CHECK(depthwise > count / 20);
+    CHECK(grouped > count / 20);
+    vk.require_clean();
+}
+
+// The layer suite; big rows are cropped spatially on software devices (CPU-speed Vulkan).
+void suite(const char* variant, qgpu_dtype output_dtype) {
+    Ctx vk(variant);
+    VULKAN_OR_SKIP(vk);
+    qgpu_device_info info;
+    qgpu_device_info_init(&info);
+    REQUIRE(qgpu_context_get_device_info(vk.ctx, &info) == QGPU_OK);
+    const bool software = info.type == QGPU_DEVICE_TYPE_CPU_SOFTWARE;
+    Reference ref;
+    const std::vector<cases::SuiteRow> rows = cases::load_suite();
+    if (rows.empty()) {
+        WARN("skipped: shapes.tsv not found under " QGPU_SHARED_DIR "/bench");
+        return;
+    }
+    std::mt19937 rng(7);
+    for (cases::SuiteRow row : rows) {
+        // big_3x3 (1.85 GMAC) at 56x56 takes too long on lavapipe + the scalar reference: run
+        // the same layer on a 20x20 crop there (every other parameter unchanged)
+        const int64_t macs = int64_t(row.cout) * (row.h / row.stride) * (row.w / row.stride) *
+                             (row.cin / row.groups) * row.kh * row.kw;
+        if (software && macs > int64_t(400) * 1000 * 1000) {
+            WARN("software device: " << row.name << " runs spatially cropped to 20x20");
+            row.h = row.w = 20;
+        }
+        ConvCase c = cases::suite_case(row, rng, QGPU_PRECISION_INT8, output_dtype);
+        cases::Output want, got;
+        run_ok(ref.ctx, c, &want);
+        run_ok(vk.ctx, c, &got);
+        require_identical(c, got, want);
+    }
+    vk.require_clean();
+}
+
+}  // namespace
+
+TEST_CASE("vulkan: device info", "[vulkan]") {
+    enable_validation();
+    int32_t count = 0;
+    const qgpu_status st = qgpu_device_count(QGPU_BACKEND_VULKAN, &count);
+    if (st != QGPU_OK) {
+        REQUIRE(st == QGPU_ERROR_UNAVAILABLE);
+        REQUIRE(count == 0);
+        if (strict()) FAIL("Vulkan must be available under QGPU_TEST_STRICT=1: " << qgpu_last_error());
+        WARN("skipped: Vulkan unavailable: " << qgpu_last_error());
+        return;
+    }
+    REQUIRE(count >= 1);
+    for (int32_t i = 0; i < count; ++i) {
+        qgpu_device_info info;
+        qgpu_device_info_init(&info);
+        REQUIRE(qgpu_device_get_info(QGPU_BACKEND_VULKAN, i, &info) == QGPU_OK);
+        INFO(info.name << " / " << info.detail);
+        CHECK(info.backend == QGPU_BACKEND_VULKAN);
+        CHECK(info.index == i);
+        CHECK(std::strlen(info.name) > 0);
+        CHECK(std::string(info.detail).find("Vulkan 1.") == 0);
+        const std::string v = info.kernel_variant;
+        CHECK((v == "dot" || v == "nodot"));
+        // default: "dot" exactly when the packed 4x8 dot product is present and accelerated
+        CHECK((v == "dot") == ((info.caps & QGPU_CAP_INTEGER_DOT_ACCELERATED) != 0));
+        if (info.caps & QGPU_CAP_INTEGER_DOT_ACCELERATED) CHECK((info.caps & QGPU_CAP_INTEGER_DOT) != 0);
+        CHECK(info.subgroup_size > 0);
+        CHECK(info.shared_memory_bytes >= 16384);
+        CHECK(info.memory_bytes > 0);
+        if (std::string(info.name).find("llvmpipe") != std::string::npos) {
+            // lavapipe: a CPU device with the feature but not "accelerated"
+            CHECK(info.type == QGPU_DEVICE_TYPE_CPU_SOFTWARE);
+            CHECK((info.caps & QGPU_CAP_INTEGER_DOT) != 0);
+            CHECK(v == "nodot");
+        }
+    }
+    qgpu_device_info info;
+    qgpu_device_info_init(&info);
+    CHECK(qgpu_device_get_info(QGPU_BACKEND_VULKAN, count, &info) != QGPU_OK);
+}
+
+TEST_CASE("vulkan: variant selection and errors", "[vulkan]") {
+    {
+        Ctx def(nullptr);
+        VULKAN_OR_SKIP(def);
+        qgpu_device_info info;
+        qgpu_device_info_init(&info);
+        REQUIRE(qgpu_context_get_device_info(def.ctx, &info) == QGPU_OK);
+        CHECK(std::string(qgpu_context_kernel_variant(def.ctx)) == info.kernel_variant);
+        def.require_clean();
+    }
+    {
+        Ctx nodot("nodot");
+        REQUIRE(nodot.ctx != nullptr);
+        CHECK(std::string(qgpu_context_kernel_variant(nodot.ctx)) == "nodot");
+    }
+    {
+        Ctx dot("dot");
+        if (device_has_dot()) {
+            INFO(dot.why);
+            REQUIRE(dot.ctx != nullptr);
+            CHECK(std::string(qgpu_context_kernel_variant(dot.ctx)) == "dot");
+        } else {
+            // forcing a variant the device cannot run is an error, never a substitute
+            REQUIRE(dot.ctx == nullptr);
+            CHECK(dot.why.find("shaderIntegerDotProduct") != std::string::npos);
+        }
+    }
+    {
+        qgpu_context_desc desc;
+        qgpu_context_desc_init(&desc);
+        desc.backend = QGPU_BACKEND_VULKAN;
+        desc.kernel_variant = "avx512vnni";
+        qgpu_context ctx = nullptr;
+        CHECK(qgpu_context_create(&desc, &ctx) == QGPU_ERROR_UNSUPPORTED);
+        CHECK(ctx == nullptr);
+        CHECK(std::string(qgpu_last_error()).find("avx512vnni") != std::string::npos);
+        desc.kernel_variant = nullptr;
+        desc.device_index = 99;
+        CHECK(qgpu_context_create(&desc, &ctx) == QGPU_ERROR_INVALID_ARGUMENT);
+        CHECK(ctx == nullptr);
+    }
+    {
+        // the environment variable when the desc does not say
+        setenv("QGPU_VULKAN_VARIANT", "bogus", 1);
+        Ctx bad(nullptr);
+        CHECK(bad.ctx == nullptr);
+        CHECK(bad.why.find("bogus") != std::string::npos);
+        setenv("QGPU_VULKAN_VARIANT", "nodot", 1);
+        Ctx env(nullptr);
+        REQUIRE(env.ctx != nullptr);
+        CHECK(std::string(qgpu_context_kernel_variant(env.ctx)) == "nodot");
+        unsetenv("QGPU_VULKAN_VARIANT");
+    }
+    {
+        // a QGPU_VULKAN_LIBRARY that does not exist falls back to the system loader
+        setenv("QGPU_VULKAN_LIBRARY", "/nonexistent/libvulkan.so", 1);
+        Ctx fallback("nodot");
+        unsetenv("QGPU_VULKAN_LIBRARY");
+        INFO(fallback.why);
+        CHECK(fallback.ctx != nullptr);
+    }
+}
+
+TEST_CASE("vulkan dot: int8 random cases identical to the CPU reference", "[vulkan][int8]") {
+    if (!device_has_dot()) {
+        Ctx probe("dot");
+        VULKAN_OR_SKIP(probe);
+        WARN("skipped: the device has no shaderIntegerDotProduct");
+        return;
+    }
+    random_int8("dot", 4242, 200);
+}
+
+TEST_CASE("vulkan nodot: int8 random cases identical to the CPU reference", "[vulkan][int8]") {
+    random_int8("nodot", 4243, 200);
+}
+
+TEST_CASE("vulkan dot: layer suite identical to the CPU reference", "[vulkan][suite]") {
+    if (!device_has_dot()) {
+        Ctx probe("dot");
+        VULKAN_OR_SKIP(probe);
+        WARN("skipped: the device has no shaderIntegerDotProduct");
+        return;
+    }
+    suite("dot", QGPU_DTYPE_INT8);
+}
+
+TEST_CASE("vulkan nodot: layer suite identical to the CPU reference", "[vulkan][suite]") {
+    suite("nodot", QGPU_DTYPE_INT8);
+}
+
+TEST_CASE("vulkan: layer suite with float output identical to the CPU reference", "[vulkan][suite]") {
+    suite(nullptr, QGPU_DTYPE_FLOAT32);
+}
+
+TEST_CASE("vulkan: fp32 convs within tolerance of the exact result", "[vulkan][fp32]") {
+    Ctx vk(nullptr);
+    VULKAN_OR_SKIP(vk);
+    std::mt19937 rng(99);
+    for (int i = 0; i < 60; ++i) {
+        ConvCase c = cases::random_case(rng, QGPU_PRECISION_FLOAT32);
+        cases::Output got;
+        run_ok(vk.ctx, c, &got);
+        std::vector<double> want, magnitude;
+        naive::conv_f32(c.desc, c.batch, c.input_f, &want, &magnitude);
+        REQUIRE(got.f.size() == want.size());
+        INFO(c.describe());
+        size_t bad = 0, first = 0;
+        for (size_t k = 0; k < want.size(); ++k) {
+            const double tol = 1e-5 * magnitude[k] + 1e-6;
+            if (!(std::fabs(double(got.f[k]) - want[k]) <= tol) && bad++ == 0) first = k;
+        }
+        INFO("first out of tolerance at " << first << ": got " << got.f[first] << " want " << want[first]);
+        REQUIRE(bad == 0);
+    }
+    vk.require_clean();
+}
+
+TEST_CASE("vulkan: pipeline cache persisted in cache_dir", "[vulkan]") {
+    char dir[] = "/tmp/qgpu-vk-cache-XXXXXX";
+    REQUIRE(mkdtemp(dir) != nullptr);
+    std::string file;
+    for (int round = 0; round < 2; ++round) {
+        Ctx vk("nodot", dir);
+        VULKAN_OR_SKIP(vk);
+        std::mt19937 rng(5);
+        ConvCase c = cases::random_case(rng, QGPU_PRECISION_INT8);
+        cases::Output got;
+        run_ok(vk.ctx, c, &got);
+        vk.require_clean();
+        // one cache file for this device + driver, not empty
+        std::string ls = std::string("ls ") + dir + "/qgpu-vulkan-*.bin > " + dir + ".list 2>/dev/null";
+        REQUIRE(std::system(ls.c_str()) == 0);
+        std::ifstream list(std::string(dir) + ".list");
+        std::string name;
+        REQUIRE(std::getline(list, name));
+        if (round == 0) file = name;
+        CHECK(name == file);
+        // at least the header (lavapipe caches nothing beyond it): size, version, vendor, device
+        std::ifstream f(name, std::ios::binary);
+        uint32_t header[4] = {0, 0, 0, 0};
+        f.read(reinterpret_cast<char*>(header), sizeof header);
+        CHECK(f.good());
+        CHECK(header[0] >= 32);
+        CHECK(header[1] == 1);  // VK_PIPELINE_CACHE_HEADER_VERSION_ONE
+    }
+    std::system((std::string("rm -rf ") + dir + " " + dir + ".list").c_str());
+}
