@@ -388,6 +388,10 @@ double cpu_mhz() {
     return mhz.empty() ? 0 : std::atof(mhz.c_str());
 }
 
+std::string cpu_vendor() { return cpuinfo_field(read_file("/proc/cpuinfo"), "vendor_id"); }
+
+int cpu_family() { return std::atoi(cpuinfo_field(read_file("/proc/cpuinfo"), "cpu family").c_str()); }
+
 int physical_cores_for_threads(int threads) {
     const std::string info = read_file("/proc/cpuinfo");
     const int siblings = std::atoi(cpuinfo_field(info, "siblings").c_str());

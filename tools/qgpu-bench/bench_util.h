@@ -64,6 +64,10 @@ std::string xml_escape(const std::string& s);
 
 // The CPU clock in MHz from /sys (cpuinfo_max_freq) or /proc/cpuinfo; 0 when unknown.
 double cpu_mhz();
+// /proc/cpuinfo's vendor_id ("GenuineIntel", "AuthenticAMD"; "" elsewhere) and cpu family
+// (x86 family number; 0 when unknown).
+std::string cpu_vendor();
+int cpu_family();
 // Physical cores that `threads` worker threads occupy, from /proc/cpuinfo's siblings and
 // cpu cores (SMT siblings share the vector units); `threads` when that is unknown.
 int physical_cores_for_threads(int threads);

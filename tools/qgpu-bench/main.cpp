@@ -463,7 +463,12 @@ double cpu_default_peak_gops(const qgpu_device_info& info, int threads, std::str
     };
     int macs_per_clk = 0;
     const char* which = "";
-    if (has("avx512vnni")) { macs_per_clk = 64; which = "avx512vnni"; }   // 1x 512-bit vpdpbusd/clk
+    if (has("avx512vnni")) {
+        // one 512-bit vpdpbusd per clock (64 MACs); AMD Zen 5 (family 0x1A) issues two
+        const bool zen5 = qb::cpu_vendor() == "AuthenticAMD" && qb::cpu_family() >= 0x1A;
+        macs_per_clk = zen5 ? 128 : 64;
+        which = zen5 ? "avx512vnni (Zen 5: 2x vpdpbusd zmm/clk)" : "avx512vnni";
+    }
     else if (has("i8mm")) { macs_per_clk = 64; which = "i8mm"; }          // 2x smmla (32 MACs)/clk
     else if (has("avxvnni")) { macs_per_clk = 64; which = "avxvnni"; }    // 2x 256-bit vpdpbusd/clk
     else if (has("neondot") || has("dotprod") || has("neon_dot")) { macs_per_clk = 32; which = "dotprod"; }
