@@ -299,6 +299,141 @@ QGPU_API int32_t qgpu_requantize(int32_t acc, int32_t m0, int32_t shift);
 QGPU_API qgpu_status qgpu_quantize(const float* x, size_t count, qgpu_quant quant, int8_t* q);
 QGPU_API qgpu_status qgpu_dequantize(const int8_t* q, size_t count, qgpu_quant quant, float* x);
 
+/* ---- calibration --------------------------------------------------------------------------- */
+/* Activation calibration of one tensor (docs/calibration.md has the exact algorithms).
+ * Two passes over the same values, in any number of batches of any size:
+ *  1. range pass: qgpu_calibrator_observe() collects count, min, max, max|x|;
+ *  2. qgpu_calibrator_begin_histogram(), then observe the same values again: they fill a
+ *     histogram of |x| over [0, max|x|] (`histogram_bins` bins, kept per sign, exact zeros
+ *     counted apart).
+ * MinMax methods need only pass 1; KL, percentile, MSE and AUTO need pass 2. Memory is bounded
+ * (the histogram), counts are exact integers and min/max are order-free, so the result depends
+ * only on the values seen: not on batch split, order or thread count. Data must be finite. */
+typedef struct qgpu_calibrator_t* qgpu_calibrator;
+
+typedef enum qgpu_calib_method {
+    QGPU_CALIB_MINMAX = 0,            /* T = max|x|; scale T/127, zero point 0 */
+    QGPU_CALIB_MINMAX_ASYMMETRIC = 1, /* [min(min,0), max(max,0)] -> scale/255 and zero point */
+    QGPU_CALIB_KL = 2,                /* KL divergence / entropy (TensorRT, ncnn) */
+    QGPU_CALIB_PERCENTILE = 3,        /* T = the `percentile`% point of |x| */
+    QGPU_CALIB_MSE = 4,               /* T minimising the squared quantization error */
+    QGPU_CALIB_AUTO = 5,              /* the method above with the least squared error */
+    QGPU_CALIB_METHOD_MAX_ENUM = 0x7fffffff
+} qgpu_calib_method;
+
+typedef struct qgpu_calib_options {
+    uint32_t struct_size;
+    qgpu_calib_method method; /* default QGPU_CALIB_AUTO */
+    double percentile;        /* PERCENTILE (and its AUTO candidate): in (0, 100]; 99.99 */
+    int32_t kl_count_zeros;   /* KL: 0 = exact zeros left out of the histogram (ncnn, default),
+                                 1 = counted (TensorRT-style on post-ReLU data: clips hard) */
+    int32_t auto_asymmetric;  /* AUTO: 1 = MINMAX_ASYMMETRIC is a candidate too; default 0 */
+    int32_t kl_variant;       /* QGPU_KL_NCNN (default) or QGPU_KL_NCNN2018 */
+} qgpu_calib_options;
+
+/* KL variants (docs/calibration.md): both search t = 128..bins-1 kept bins, T = (t + 0.5) * bin
+ * width. NCNN: today's ncnn2table (fractional merge into 128 levels, 1e-4 added to every bin).
+ * NCNN2018: the original ncnn/TensorRT recipe (each level spread over its non-empty bins, no
+ * smoothing, +1 per bin that Q misses). */
+#define QGPU_KL_NCNN 0
+#define QGPU_KL_NCNN2018 1
+
+typedef struct qgpu_calib_result {
+    uint32_t struct_size;
+    qgpu_calib_method method; /* the method that produced it (for AUTO: the one chosen) */
+    float threshold;          /* clipping threshold T (asymmetric: max(|lo|, |hi|)) */
+    qgpu_quant quant;         /* what to quantize with: symmetric scale T/127 and zero point 0
+                                 (T == 0, all data zero: scale 1) */
+    double mse;               /* estimated mean squared error per value of quantizing the
+                                 observed data with `quant`; -1 without the histogram pass */
+    double clipped_fraction;  /* fraction of values outside the representable range; -1
+                                 without the histogram pass */
+} qgpu_calib_result;
+
+typedef struct qgpu_calib_stats {
+    uint32_t struct_size;
+    uint64_t count;           /* values of the range pass */
+    uint64_t zeros;           /* exact zeros (+0 and -0) among them */
+    uint64_t histogram_count; /* values of the histogram pass so far */
+    float min, max, absmax;   /* 0 when no value was seen */
+    int32_t histogram_bins;
+    int32_t histogram_pass;   /* 1 after qgpu_calibrator_begin_histogram() */
+} qgpu_calib_stats;
+
+QGPU_API void qgpu_calib_options_init(qgpu_calib_options* options);
+QGPU_API void qgpu_calib_result_init(qgpu_calib_result* result);
+QGPU_API void qgpu_calib_stats_init(qgpu_calib_stats* stats);
+/* "minmax", "minmax_asymmetric", "kl", "percentile", "mse", "auto"; "?" if unknown. */
+QGPU_API const char* qgpu_calib_method_name(qgpu_calib_method method);
+
+/* histogram_bins: 0 = 2048 (TensorRT/ncnn); otherwise in [256, 8192]. */
+QGPU_API qgpu_status qgpu_calibrator_create(int32_t histogram_bins, qgpu_calibrator* out);
+QGPU_API void qgpu_calibrator_destroy(qgpu_calibrator calibrator);
+/* Feeds `count` (> 0) finite floats. A batch with a NaN or infinity is rejected whole
+ * (INVALID_ARGUMENT, nothing recorded). In the histogram pass a value outside the range pass's
+ * [min, max] is an error: both passes must see the same data. */
+QGPU_API qgpu_status qgpu_calibrator_observe(qgpu_calibrator calibrator, const float* data,
+                                             size_t count);
+/* Ends the range pass (at least one value needed) and starts the histogram pass. */
+QGPU_API qgpu_status qgpu_calibrator_begin_histogram(qgpu_calibrator calibrator);
+QGPU_API qgpu_status qgpu_calibrator_get_stats(qgpu_calibrator calibrator,
+                                               qgpu_calib_stats* stats);
+/* Computes the quantization by options->method (NULL options: the defaults). The histogram
+ * methods need the histogram pass complete (histogram_count == count). */
+QGPU_API qgpu_status qgpu_calibrator_compute(qgpu_calibrator calibrator,
+                                             const qgpu_calib_options* options,
+                                             qgpu_calib_result* result);
+
+/* ---- weight quantization ------------------------------------------------------------------- */
+/* The weight quantization qgpu_conv_create applies to float weights, for callers who want the
+ * int8 weights (qgpu_conv_desc.weights_int8 + weight_scales) or a per-tensor scale:
+ * weights[out_channels][per_channel] -> weights_int8 (same shape, in [-127, 127]) and
+ * scales[out_channels] with s = max|W| / 127 over each output channel (per_tensor = 0) or over
+ * the whole tensor (per_tensor = 1, every scale equal); an all-zero group gets scale 1. */
+QGPU_API qgpu_status qgpu_quantize_weights(const float* weights, int32_t out_channels,
+                                           size_t per_channel, int32_t per_tensor,
+                                           int8_t* weights_int8, float* scales);
+/* Signal-to-quantization-noise ratio of that quantization, in dB:
+ * 10 log10(sum W^2 / sum (W - s*q)^2); HUGE_VAL (+inf) when the error is zero. */
+QGPU_API qgpu_status qgpu_weights_quantization_sqnr(const float* weights, int32_t out_channels,
+                                                    size_t per_channel, int32_t per_tensor,
+                                                    double* sqnr_db);
+
+/* ---- ncnn calibration tables ---------------------------------------------------------------- */
+/* The `.table` text format of ncnn2table / ncnn2int8: lines `<layer>_param_0 s0 s1 ...` (weight
+ * scales, one per output channel; the 2018 layout has one per layer) and `<blob> s` (activation
+ * scales). Scales are ncnn's: real = int8 / scale, so the qgpu scale is 1 / (ncnn scale).
+ * Names are stored without the `_param_0` suffix. Entries keep their file order; save writes
+ * the weight lines first, then the activation lines, with the shortest decimal text that reads
+ * back to the same float. */
+typedef struct qgpu_table_t* qgpu_table;
+
+QGPU_API qgpu_status qgpu_table_create(qgpu_table* out); /* an empty table */
+QGPU_API void qgpu_table_destroy(qgpu_table table);
+/* A malformed file is QGPU_ERROR_FORMAT with the line number in the message; an unreadable
+ * one QGPU_ERROR_IO. Scales must be finite and >= 0. */
+QGPU_API qgpu_status qgpu_table_load(const char* path, qgpu_table* out);
+QGPU_API qgpu_status qgpu_table_save(qgpu_table table, const char* path);
+QGPU_API qgpu_status qgpu_table_get_counts(qgpu_table table, size_t* weight_layers,
+                                           size_t* activations);
+/* Name of the index-th weight layer (is_activation = 0) or activation (1), in file order.
+ * Valid until the table is changed or destroyed. */
+QGPU_API qgpu_status qgpu_table_get_name(qgpu_table table, int32_t is_activation, size_t index,
+                                         const char** name);
+/* Copies min(capacity, n) scales and sets *count = n (scales may be NULL with capacity 0). */
+QGPU_API qgpu_status qgpu_table_get_weight_scales(qgpu_table table, const char* layer,
+                                                  float* scales, size_t capacity,
+                                                  size_t* count);
+QGPU_API qgpu_status qgpu_table_set_weight_scales(qgpu_table table, const char* layer,
+                                                  const float* scales, size_t count);
+QGPU_API qgpu_status qgpu_table_get_activation_scale(qgpu_table table, const char* name,
+                                                     float* scale);
+QGPU_API qgpu_status qgpu_table_set_activation_scale(qgpu_table table, const char* name,
+                                                     float scale);
+/* The activation's quantization in qgpu terms: {1 / ncnn scale, 0}. */
+QGPU_API qgpu_status qgpu_table_get_activation_quant(qgpu_table table, const char* name,
+                                                     qgpu_quant* quant);
+
 #ifdef __cplusplus
 }
 #endif
