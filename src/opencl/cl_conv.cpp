@@ -25,6 +25,8 @@ enum {
     F_PT, F_PL, F_CIN_G, F_COUT_G, F_ACT, F_COUNT
 };
 
+constexpr int kPix = 4;  // QGPU_PIX of kernels/conv.cl
+
 cl_mem mem_of(const TensorRef& t) { return static_cast<ClBuffer*>(t.buffer)->mem(); }
 
 class ClConv final : public ConvKernel {
@@ -196,7 +198,9 @@ Status make_int8(std::shared_ptr<ClContext> ctx, const ConvPlan& plan, std::uniq
     QGPU_TRY(conv->add_float(plan.act_min));
     QGPU_TRY(conv->add_float(plan.act_max));
     QGPU_TRY(conv->add_float(plan.leaky_slope));
-    conv->set_items_per_image(uint64_t(oc4w) * uint64_t(s.out_h) * uint64_t(s.out_w));
+    // conv_int8 covers kPix output pixels of a row per work item (QGPU_PIX in conv.cl)
+    const uint64_t width_items = depthwise ? uint64_t(s.out_w) : (uint64_t(s.out_w) + kPix - 1) / kPix;
+    conv->set_items_per_image(uint64_t(oc4w) * uint64_t(s.out_h) * width_items);
     *out = std::move(conv);
     return QGPU_OK;
 }

@@ -132,11 +132,15 @@ inline void qgpu_store(int4 acc, int n, int oy, int ox, int ocw, __constant int*
     }
 }
 
-// General int8 conv (any groups). One work item: 4 output channels (one output word) at one
-// pixel. Weights: [oc4][kh][kw][nwords] uint4 (lane j = output channel 4*oc4+j, each uint the
-// 4 input channels of one input word, zero outside the channel's group); the input word window
+// General int8 conv (any groups). One work item: 4 output channels (one output word) at
+// QGPU_PIX consecutive pixels of one output row (each weight word is loaded once for all of
+// them). Weights: [oc4][kh][kw][nwords] uint4 (lane j = output channel 4*oc4+j, each uint the 4
+// input channels of one input word, zero outside the channel's group); the input word window
 // of lane j starts at win[oc4].j. tapsum[oc4][kh][kw] int4 = sum of that tap's weights, for the
 // zero-point correction sum((x - z) w) = sum(x w) - z sum(w) over in-bounds taps.
+#ifndef QGPU_PIX
+#define QGPU_PIX 4
+#endif
 __kernel void conv_int8(__global const uint* in, __global const uint4* wt,
                         __global const int4* tapsum, __global const int4* win,
                         __constant int* p, __global const int4* bias_q,
@@ -147,8 +151,9 @@ __kernel void conv_int8(__global const uint* in, __global const uint4* wt,
     const uint gid = get_global_id(0);
     if (gid >= total) return;
     const int ow = p[P_OUT_W], oh = p[P_OUT_H], oc4w = p[P_OUT_C4W];
-    const int ox = (int)(gid % (uint)ow);
-    uint r = gid / (uint)ow;
+    const int owb = (ow + QGPU_PIX - 1) / QGPU_PIX;
+    const int ox0 = (int)(gid % (uint)owb) * QGPU_PIX;
+    uint r = gid / (uint)owb;
     const int oy = (int)(r % (uint)oh);
     r /= (uint)oh;
     const int ocw = (int)(r % (uint)oc4w);
@@ -156,44 +161,61 @@ __kernel void conv_int8(__global const uint* in, __global const uint4* wt,
 
     const int ih = p[P_IN_H], iw = p[P_IN_W], ic4w = p[P_IN_C4W];
     const int kh = p[P_KH], kw = p[P_KW], nw = p[P_NWORDS];
-    const int iy0 = oy * p[P_SH] - p[P_PT], ix0 = ox * p[P_SW] - p[P_PL];
-    const int dh = p[P_DH], dw = p[P_DW];
+    const int sw = p[P_SW], dh = p[P_DH], dw = p[P_DW];
+    const int iy0 = oy * p[P_SH] - p[P_PT], ix0 = ox0 * sw - p[P_PL];
     const int4 start = win[ocw];
-    int4 acc = (int4)(0);
-    int4 wsum = (int4)(0);
     const int grouped = p[P_GROUPED];
+    int4 acc[QGPU_PIX], wsum[QGPU_PIX];
+    for (int q = 0; q < QGPU_PIX; ++q) { acc[q] = (int4)(0); wsum[q] = (int4)(0); }
     for (int ky = 0; ky < kh; ++ky) {
         const int iy = iy0 + ky * dh;
         if (iy < 0 || iy >= ih) continue;
+        __global const uint* row = in + (n * ih + iy) * iw * ic4w;
         for (int kx = 0; kx < kw; ++kx) {
-            const int ix = ix0 + kx * dw;
-            if (ix < 0 || ix >= iw) continue;
             const int tap = (ocw * kh + ky) * kw + kx;
-            __global const uint* xp = in + ((n * ih + iy) * iw + ix) * ic4w;
             __global const uint4* wp = wt + tap * nw;
-            wsum += tapsum[tap];
+            const int4 ts = tapsum[tap];
+            int xo[QGPU_PIX];
+            bool ok[QGPU_PIX];
+            for (int q = 0; q < QGPU_PIX; ++q) {
+                const int ix = ix0 + q * sw + kx * dw;
+                ok[q] = ox0 + q < ow && ix >= 0 && ix < iw;
+                xo[q] = ok[q] ? ix * ic4w : 0;
+                if (ok[q]) wsum[q] += ts;
+            }
             if (!grouped) {
                 for (int j = 0; j < nw; ++j) {
-                    const uint x = xp[j];
                     const uint4 w = wp[j];
-                    acc.x = DOT4(acc.x, x, w.x);
-                    acc.y = DOT4(acc.y, x, w.y);
-                    acc.z = DOT4(acc.z, x, w.z);
-                    acc.w = DOT4(acc.w, x, w.w);
+                    for (int q = 0; q < QGPU_PIX; ++q) {
+                        if (!ok[q]) continue;
+                        const uint x = row[xo[q] + j];
+                        acc[q].x = DOT4(acc[q].x, x, w.x);
+                        acc[q].y = DOT4(acc[q].y, x, w.y);
+                        acc[q].z = DOT4(acc[q].z, x, w.z);
+                        acc[q].w = DOT4(acc[q].w, x, w.w);
+                    }
                 }
             } else {
-                for (int j = 0; j < nw; ++j) {
-                    const uint4 w = wp[j];
-                    acc.x = DOT4(acc.x, xp[start.x + j], w.x);
-                    acc.y = DOT4(acc.y, xp[start.y + j], w.y);
-                    acc.z = DOT4(acc.z, xp[start.z + j], w.z);
-                    acc.w = DOT4(acc.w, xp[start.w + j], w.w);
+                for (int q = 0; q < QGPU_PIX; ++q) {
+                    if (!ok[q]) continue;
+                    __global const uint* xp = row + xo[q];
+                    for (int j = 0; j < nw; ++j) {
+                        const uint4 w = wp[j];
+                        acc[q].x = DOT4(acc[q].x, xp[start.x + j], w.x);
+                        acc[q].y = DOT4(acc[q].y, xp[start.y + j], w.y);
+                        acc[q].z = DOT4(acc[q].z, xp[start.z + j], w.z);
+                        acc[q].w = DOT4(acc[q].w, xp[start.w + j], w.w);
+                    }
                 }
             }
         }
     }
-    acc -= p[P_ZX] * wsum;
-    qgpu_store(acc, n, oy, ox, ocw, p, bias_q, m0, sh, m0n, shn, dq, bias_f, amin, amax, slope, out);
+    const int zx = p[P_ZX];
+    for (int q = 0; q < QGPU_PIX; ++q) {
+        if (ox0 + q >= ow) break;
+        qgpu_store(acc[q] - zx * wsum[q], n, oy, ox0 + q, ocw, p, bias_q, m0, sh, m0n, shn, dq,
+                   bias_f, amin, amax, slope, out);
+    }
 }
 
 // Depthwise int8 conv (groups == in_c == out_c): one work item = 4 channels at one pixel; each
