@@ -291,6 +291,34 @@ TEST_CASE("vulkan: variant selection and errors", "[vulkan]") {
     }
 }
 
+TEST_CASE("vulkan: a validation message fails the next call", "[vulkan]") {
+    {
+        Ctx probe("nodot");
+        VULKAN_OR_SKIP(probe);
+    }
+    const char* v = std::getenv("QGPU_VULKAN_VALIDATION");
+    if (!v || std::strcmp(v, "1") != 0) {
+        WARN("skipped: the Khronos validation layer is not installed");
+        return;
+    }
+    // the hook makes one invalid call during context creation; the layer reports it and the
+    // creation (which checks before returning) fails with QGPU_ERROR_DEVICE and the text
+    setenv("QGPU_VULKAN_TEST_HOOK", "invalid-usage", 1);
+    qgpu_context_desc desc;
+    qgpu_context_desc_init(&desc);
+    desc.backend = QGPU_BACKEND_VULKAN;
+    qgpu_context ctx = nullptr;
+    const qgpu_status st = qgpu_context_create(&desc, &ctx);
+    const std::string msg = qgpu_last_error();
+    unsetenv("QGPU_VULKAN_TEST_HOOK");
+    qgpu_context_destroy(ctx);
+    INFO(msg);
+    CHECK(st == QGPU_ERROR_DEVICE);
+    CHECK(ctx == nullptr);
+    CHECK(msg.find("validation") != std::string::npos);
+    CHECK(msg.find("sType") != std::string::npos);
+}
+
 TEST_CASE("vulkan dot: int8 random cases identical to the CPU reference", "[vulkan][int8]") {
     if (!device_has_dot()) {
         Ctx probe("dot");

@@ -273,6 +273,18 @@ Status VulkanDevice::init(std::shared_ptr<Instance> instance, VkPhysicalDevice p
     fci.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO;
     QGPU_TRY(check(api_.vkCreateFence(device_, &fci, nullptr, &fence_), "vkCreateFence"));
 
+    // Test hook: one deliberate invalid usage (a wrong sType) so the tests can prove that a
+    // validation message fails the next qgpu call. Only with the layer on; harmless otherwise.
+    if (const char* hook = std::getenv("QGPU_VULKAN_TEST_HOOK")) {
+        if (instance_->validation && std::strcmp(hook, "invalid-usage") == 0) {
+            VkFenceCreateInfo bad{};
+            bad.sType = VK_STRUCTURE_TYPE_EVENT_CREATE_INFO;
+            VkFence f = VK_NULL_HANDLE;
+            if (api_.vkCreateFence(device_, &bad, nullptr, &f) == VK_SUCCESS && f)
+                api_.vkDestroyFence(device_, f, nullptr);
+        }
+    }
+
     // pipeline cache, persisted per device + driver in cache_dir
     std::vector<char> cache_data;
     if (cache_dir && *cache_dir) {
