@@ -6,6 +6,10 @@
 //   QGPU_MODE 1 "generic":   any grouping: 4 output channels (one output word) x TP pixels,
 //                             each channel gathers its group's input bytes.
 //   QGPU_MODE 2 "depthwise": groups == in_c == out_c: 4 channels x TP pixels, bytewise.
+//   QGPU_MODE 3 "tiled":     groups == 1, wide layers: a workgroup computes 64 pixels x 32
+//                             output channels; input words and weights are staged through
+//                             shared memory 8 words (32 input channels) at a time with
+//                             coalesced loads; each invocation keeps 4 pixels x 8 channels.
 // and QGPU_IDOT 1 (OpSDot on 4x8-bit packed words) / 0 (unpack + int32 multiply-add).
 // acc = bias_q + sum over taps of (x - z_x) * w is computed as sum(x * w) - z_x * sum(w): taps
 // outside the image read a word of four z_x bytes, so they add z_x * w and cancel exactly;
@@ -35,7 +39,7 @@ layout(local_size_x = 64, local_size_y = 1, local_size_z = 1) in;
 
 layout(std430, set = 0, binding = 0) readonly buffer InBuf { uint x_words[]; };
 layout(std430, set = 0, binding = 1) writeonly buffer OutBuf { uint y_words[]; };
-#if QGPU_MODE == 0
+#if QGPU_MODE == 0 || QGPU_MODE == 3
 layout(std430, set = 0, binding = 2) readonly buffer WBuf { uvec4 w_vec[]; };
 #else
 layout(std430, set = 0, binding = 2) readonly buffer WBuf { uint w_words[]; };
@@ -96,6 +100,92 @@ void store_word(int p, int oc0, ivec4 sums) {
     y_words[p * pc.b.z + (oc0 >> 2)] = word;
 }
 
+#if QGPU_MODE == 3
+#define KC 8  // input words per shared-memory stage
+shared uint xs[64 * (KC + 1)];  // [pixel][word], padded row against bank conflicts
+shared uvec4 ws[KC * 8];        // [word][channel quad]: 32 output channels
+
+void main() {
+    const int total = pc.e.z;
+    const int lid = int(gl_LocalInvocationID.x);
+    const int pt0 = int(gl_WorkGroupID.z * gl_NumWorkGroups.x + gl_WorkGroupID.x) * 64;
+    if (pt0 >= total) return;  // uniform over the workgroup
+    const int blk = int(gl_WorkGroupID.y);
+    const int oc0 = blk * 32;
+    const int in_h = pc.a.x, in_w = pc.a.y, in_c4w = pc.a.z;
+    const int out_h = pc.b.x, out_w = pc.b.y;
+    const int kh = pc.c.x, kw = pc.c.y;
+    const int kwords = pc.e.y, kwp = (kwords + KC - 1) / KC * KC;
+    const int zx = pc.e.w;
+    const uint zx_word = (uint(zx) & 0xffu) * 0x01010101u;
+    // compute role: pixels tx + 16j, channels oc0 + 8ty .. + 7
+    const int tx = lid & 15, ty = lid >> 4;
+    // load role: word lk of pixels lp + 8i
+    const int lk = lid & (KC - 1), lp = lid / KC;
+    int pbase[8], piy[8], pix[8];
+    [[unroll]] for (int i = 0; i < 8; ++i) {
+        int p = min(pt0 + lp + 8 * i, total - 1);
+        int ox = p % out_w;
+        int t = p / out_w;
+        int oy = t % out_h;
+        pbase[i] = (t / out_h) * in_h;
+        piy[i] = oy * pc.c.z - pc.d.z;
+        pix[i] = ox * pc.c.w - pc.d.w;
+    }
+    ivec4 acc0[TP], acc1[TP];
+    [[unroll]] for (int j = 0; j < TP; ++j) { acc0[j] = ivec4(0); acc1[j] = ivec4(0); }
+    int tap = 0;
+    for (int ky = 0; ky < kh; ++ky) {
+        for (int kx = 0; kx < kw; ++kx, ++tap) {
+            int base[8];
+            [[unroll]] for (int i = 0; i < 8; ++i) {
+                int iy = piy[i] + ky * pc.d.x, ix = pix[i] + kx * pc.d.y;
+                bool inside = iy >= 0 && iy < in_h && ix >= 0 && ix < in_w;
+                base[i] = inside ? ((pbase[i] + iy) * in_w + ix) * in_c4w : -1;
+            }
+            const int wtap = (blk * kh * kw + tap) * kwp;
+            for (int k0 = 0; k0 < kwords; k0 += KC) {
+                const int k = k0 + lk;
+                [[unroll]] for (int i = 0; i < 8; ++i) {
+                    uint v = zx_word;  // outside the image: cancels against z_x * sum(w)
+                    if (base[i] >= 0) v = k < kwords ? x_words[base[i] + k] : 0u;
+                    xs[(lp + 8 * i) * (KC + 1) + lk] = v;
+                }
+                ws[lid] = w_vec[(wtap + k0 + (lid >> 3)) * 8 + (lid & 7)];
+                barrier();
+                [[unroll]] for (int kk = 0; kk < KC; ++kk) {
+                    uvec4 wa = ws[kk * 8 + ty * 2], wb = ws[kk * 8 + ty * 2 + 1];
+                    [[unroll]] for (int j = 0; j < TP; ++j) {
+                        uint xv = xs[(tx + 16 * j) * (KC + 1) + kk];
+                        acc0[j] += ivec4(dot4(xv, wa.x), dot4(xv, wa.y), dot4(xv, wa.z), dot4(xv, wa.w));
+                        acc1[j] += ivec4(dot4(xv, wb.x), dot4(xv, wb.y), dot4(xv, wb.z), dot4(xv, wb.w));
+                    }
+                }
+                barrier();
+            }
+        }
+    }
+    const int c0 = oc0 + ty * 8;
+    ivec4 zs0 = ivec4(params[2 * c0 + 1].y, params[2 * c0 + 3].y, params[2 * c0 + 5].y,
+                      params[2 * c0 + 7].y) * zx;
+    ivec4 zs1 = ivec4(params[2 * c0 + 9].y, params[2 * c0 + 11].y, params[2 * c0 + 13].y,
+                      params[2 * c0 + 15].y) * zx;
+    [[unroll]] for (int j = 0; j < TP; ++j) {
+        int p = pt0 + tx + 16 * j;
+        if (p >= total) break;
+        ivec4 s0 = acc0[j] - zs0, s1 = acc1[j] - zs1;
+        if ((pc.f.w & 1) != 0) {
+            if ((c0 >> 2) < pc.b.z) store_word(p, c0, s0);
+            if (((c0 + 4) >> 2) < pc.b.z) store_word(p, c0 + 4, s1);
+        } else {
+            [[unroll]] for (int i = 0; i < 4; ++i) {
+                if (c0 + i < pc.a.w) store_float(p, c0 + i, s0[i]);
+                if (c0 + 4 + i < pc.a.w) store_float(p, c0 + 4 + i, s1[i]);
+            }
+        }
+    }
+}
+#else
 void main() {
     const int total = pc.e.z;
     const int tile = int(gl_WorkGroupID.z * gl_NumWorkGroups.x + gl_WorkGroupID.x) * 64 +
@@ -244,3 +334,4 @@ void main() {
     }
 #endif
 }
+#endif  // QGPU_MODE == 3

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -185,6 +186,48 @@ void suite(const char* variant, qgpu_dtype output_dtype) {
     vk.require_clean();
 }
 
+// A random case made wide (groups 1, 32..80 input and 32..72 output channels) so it takes
+// the shared-memory tiled path, with partial channel blocks and every other parameter random.
+ConvCase wide_case(std::mt19937& rng) {
+    ConvCase c = cases::random_case(rng, QGPU_PRECISION_INT8);
+    qgpu_conv_desc& d = c.desc;
+    auto uniform = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+    d.groups = 1;
+    d.in_channels = uniform(32, 80);
+    d.out_channels = uniform(32, 72);
+    if (d.kernel_h * d.kernel_w > 9) d.kernel_h = d.kernel_w = 3;  // keep lavapipe fast
+    const int span_h = d.dilation_h * (d.kernel_h - 1) + 1, span_w = d.dilation_w * (d.kernel_w - 1) + 1;
+    d.in_h = std::max(d.in_h, std::max(1, span_h - d.pad_top - d.pad_bottom));
+    d.in_w = std::max(d.in_w, std::max(1, span_w - d.pad_left - d.pad_right));
+    const int reduction = d.in_channels * d.kernel_h * d.kernel_w;
+    d.output_quant.scale = d.input_quant.scale * 0.5f * std::sqrt(float(reduction));
+    std::uniform_real_distribution<float> wdist(-1.0f, 1.0f);
+    c.weights.resize(size_t(d.out_channels) * reduction);
+    for (float& w : c.weights) w = wdist(rng);
+    c.bias.resize(size_t(d.out_channels));
+    for (float& b : c.bias) b = wdist(rng);
+    c.input_q.resize(size_t(c.batch) * d.in_channels * d.in_h * d.in_w);
+    for (int8_t& x : c.input_q) x = int8_t(uniform(-128, 127));
+    c.label = "wide";
+    c.bind();
+    return c;
+}
+
+void random_wide(const char* variant, uint32_t seed, int count) {
+    Ctx vk(variant);
+    VULKAN_OR_SKIP(vk);
+    Reference ref;
+    std::mt19937 rng(seed);
+    for (int i = 0; i < count; ++i) {
+        ConvCase c = wide_case(rng);
+        cases::Output want, got;
+        run_ok(ref.ctx, c, &want);
+        run_ok(vk.ctx, c, &got);
+        require_identical(c, got, want);
+    }
+    vk.require_clean();
+}
+
 }  // namespace
 
 TEST_CASE("vulkan: device info", "[vulkan]") {
@@ -331,6 +374,11 @@ TEST_CASE("vulkan dot: int8 random cases identical to the CPU reference", "[vulk
 
 TEST_CASE("vulkan nodot: int8 random cases identical to the CPU reference", "[vulkan][int8]") {
     random_int8("nodot", 4243, 200);
+}
+
+TEST_CASE("vulkan: wide random layers (tiled path) identical to the CPU reference", "[vulkan][int8]") {
+    random_wide("nodot", 777, 30);
+    if (device_has_dot()) random_wide("dot", 778, 30);
 }
 
 TEST_CASE("vulkan dot: layer suite identical to the CPU reference", "[vulkan][suite]") {

@@ -122,6 +122,7 @@ public:
         const int32_t taps = s.kernel_h * s.kernel_w;
         kwords_ = (cin_g + 3) / 4;
         if (s.is_depthwise() && s.groups > 1) shader_ = Shader::Int8Depthwise;
+        else if (s.groups == 1 && s.in_c >= 32 && s.out_c >= 32) shader_ = Shader::Int8Tiled;
         else if (s.groups == 1 || (cin_g % 4 == 0 && cout_g % 8 == 0)) shader_ = Shader::Int8Dense;
         else shader_ = Shader::Int8Generic;
         // OIHW weight of output channel o, group-local input channel i, tap t (0 outside)
@@ -130,7 +131,21 @@ public:
             return plan_.weights_q[(size_t(o) * size_t(cin_g) + size_t(i)) * size_t(taps) + size_t(t)];
         };
         std::vector<uint32_t> packed;
-        if (shader_ == Shader::Int8Dense) {
+        if (shader_ == Shader::Int8Tiled) {
+            // [oc/32][tap][kwords rounded up to 8][32 channels]
+            blocks_ = (s.out_c + 31) / 32;
+            const int32_t kwp = (kwords_ + 7) / 8 * 8;
+            packed.resize(size_t(blocks_) * taps * kwp * 32);
+            size_t idx = 0;
+            for (int32_t b = 0; b < blocks_; ++b)
+                for (int32_t t = 0; t < taps; ++t)
+                    for (int32_t k = 0; k < kwp; ++k)
+                        for (int32_t c = 0; c < 32; ++c) {
+                            const int32_t o = b * 32 + c;
+                            packed[idx++] = pack4(w(o, 4 * k, t), w(o, 4 * k + 1, t), w(o, 4 * k + 2, t),
+                                                  w(o, 4 * k + 3, t));
+                        }
+        } else if (shader_ == Shader::Int8Dense) {
             blocks_ = (s.out_c + 7) / 8;
             packed.resize(size_t(blocks_) * taps * kwords_ * 8);
             size_t idx = 0;
@@ -162,7 +177,7 @@ public:
         if (int64_t(packed.size()) >= kMaxIndex / 4 || blocks_ > int32_t(dev_->limits().maxComputeWorkGroupCount[1]))
             return fail(QGPU_ERROR_UNSUPPORTED, "vulkan: the convolution's weights are too large for one dispatch");
         // per channel: (m0, shift, m0_neg, shift_neg), (bias_q, weight_sum, dequant_scale, bias)
-        const int32_t padded = (s.out_c + 7) / 8 * 8;
+        const int32_t padded = (s.out_c + 31) / 32 * 32;
         std::vector<uint32_t> params(size_t(padded) * 8, 0);
         const bool int8_out = plan_.output_dtype == QGPU_DTYPE_INT8;
         for (int32_t c = 0; c < s.out_c; ++c) {
@@ -201,9 +216,10 @@ public:
         pc.f[3] = (plan_.output_dtype == QGPU_DTYPE_INT8 ? 1 : 0) | (plan_.leaky() ? 2 : 0) |
                   (int32_t(plan_.activation) << 4);
         pc.g[0] = plan_.act_min; pc.g[1] = plan_.act_max; pc.g[2] = plan_.leaky_slope;
-        const int64_t tiles = (pixels + kTilePixels - 1) / kTilePixels;
+        // tiled: 64 pixels per workgroup; others: kTilePixels per invocation
+        const int64_t per_group = shader_ == Shader::Int8Tiled ? kLocalSize : int64_t(kTilePixels) * kLocalSize;
         uint32_t gx = 1, gz = 1;
-        QGPU_TRY(dispatch_size(*dev_, (tiles + kLocalSize - 1) / kLocalSize, &gx, &gz));
+        QGPU_TRY(dispatch_size(*dev_, (pixels + per_group - 1) / per_group, &gx, &gz));
         return dispatch(input, output, &pc, gx, uint32_t(blocks_), gz);
     }
 

@@ -12,6 +12,8 @@ namespace vulkan {
 
 extern const uint32_t spirv_conv_int8_dense_dot[], spirv_conv_int8_generic_dot[], spirv_conv_int8_dw_dot[];
 extern const uint32_t spirv_conv_int8_dense_nodot[], spirv_conv_int8_generic_nodot[], spirv_conv_int8_dw_nodot[];
+extern const uint32_t spirv_conv_int8_tiled_dot[], spirv_conv_int8_tiled_nodot[];
+extern const size_t spirv_conv_int8_tiled_dot_words, spirv_conv_int8_tiled_nodot_words;
 extern const uint32_t spirv_conv_f32[];
 extern const size_t spirv_conv_int8_dense_dot_words, spirv_conv_int8_generic_dot_words, spirv_conv_int8_dw_dot_words;
 extern const size_t spirv_conv_int8_dense_nodot_words, spirv_conv_int8_generic_nodot_words,
@@ -454,6 +456,10 @@ Status VulkanDevice::pipeline(Shader shader, const Pipeline** out) {
         case Shader::Int8Depthwise:
             code = use_dot_ ? spirv_conv_int8_dw_dot : spirv_conv_int8_dw_nodot;
             words = use_dot_ ? spirv_conv_int8_dw_dot_words : spirv_conv_int8_dw_nodot_words;
+            break;
+        case Shader::Int8Tiled:
+            code = use_dot_ ? spirv_conv_int8_tiled_dot : spirv_conv_int8_tiled_nodot;
+            words = use_dot_ ? spirv_conv_int8_tiled_dot_words : spirv_conv_int8_tiled_nodot_words;
             break;
         default:
             code = spirv_conv_f32;
