@@ -226,6 +226,10 @@ Status VulkanDevice::init(std::shared_ptr<Instance> instance, VkPhysicalDevice p
         }
     }
 
+    // QGPU_VULKAN_STAGING=1 forces the staging path of discrete GPUs (tests run it on lavapipe)
+    if (const char* staging = std::getenv("QGPU_VULKAN_STAGING"))
+        if (std::strcmp(staging, "1") == 0) host_visible_device_local_ = false;
+
     uint32_t nq = 0;
     api_.vkGetPhysicalDeviceQueueFamilyProperties(physical, &nq, nullptr);
     std::vector<VkQueueFamilyProperties> qf(nq);
