@@ -376,6 +376,22 @@ TEST_CASE("vulkan nodot: int8 random cases identical to the CPU reference", "[vu
     random_int8("nodot", 4243, 200);
 }
 
+TEST_CASE("vulkan: a tensor beyond the storage buffer range is refused", "[vulkan]") {
+    Ctx vk("nodot");
+    VULKAN_OR_SKIP(vk);
+    // 8 GiB of floats: above every device's maxStorageBufferRange (a uint32), so the backend
+    // must refuse it before allocating anything
+    qgpu_tensor t = nullptr;
+    const qgpu_status st = qgpu_tensor_create(vk.ctx, QGPU_DTYPE_FLOAT32, 1, 1, 65536, 32768, nullptr, &t);
+    const std::string msg = qgpu_last_error();
+    INFO(msg);
+    CHECK(st == QGPU_ERROR_UNSUPPORTED);
+    CHECK(t == nullptr);
+    CHECK(msg.find("storage buffer range") != std::string::npos);
+    qgpu_tensor_destroy(t);
+    vk.require_clean();
+}
+
 TEST_CASE("vulkan: staging-buffer transfers (the discrete-GPU path) on any device", "[vulkan][int8]") {
     // lavapipe's device memory is host-visible and would be mapped directly; force the
     // staging buffers + copy commands that discrete GPUs use
