@@ -260,13 +260,16 @@ QGPU_API qgpu_status qgpu_conv_run_host(qgpu_conv conv, int32_t n, const float* 
  * layers that need float (average pooling, softmax, float layers) see float. A layer the device
  * cannot run is a load error naming it (QGPU_ERROR_UNSUPPORTED), never a silent fallback.
  * Supported ncnn layers: Input, Convolution, ConvolutionDepthWise, InnerProduct, ReLU, Pooling
- * (max/average/global), Concat (channels), Split, Dropout, Flatten (1x1), Softmax (channels). */
+ * (max/average/global), Concat (channels), Split, Dropout, Flatten (1x1), Softmax (channels),
+ * Eltwise (sum). ONNX (opset 7-18, float models): Conv, Gemm, Relu, LeakyRelu, MaxPool,
+ * AveragePool, GlobalAveragePool, GlobalMaxPool, Add, Concat, Flatten, Softmax, Dropout,
+ * Identity; layers are named by ONNX node name (the .table key). */
 typedef struct qgpu_net_t* qgpu_net;
 
 typedef struct qgpu_net_desc {
     uint32_t struct_size;
-    const char* param_path;     /* ncnn .param (text) */
-    const char* bin_path;       /* ncnn .bin (fp32, fp16 or int8 weights) */
+    const char* param_path;     /* ncnn .param (text), or an ONNX model ending in ".onnx" */
+    const char* bin_path;       /* ncnn .bin (fp32, fp16 or int8 weights); unused for ONNX */
     const char* table_path;     /* ncnn calibration .table; required for INT8 */
     qgpu_precision precision;   /* INT8 (default) or FLOAT32 */
     int32_t batch;              /* default 1 */

@@ -9,6 +9,8 @@ packages=(
   glslc glslang-tools spirv-tools          # shaders -> SPIR-V at build time, spirv-val
   ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo clang-14
   golang-go                                # Go bindings (cgo)
+  libonnx-dev libprotobuf-dev              # ONNX model import (src/model/onnx_import.cpp)
+  dataset-fashion-mnist                    # accuracy checks of the Fashion-MNIST model
   g++-aarch64-linux-gnu qemu-user-static   # AArch64 cross build + NEON tests under qemu
 )
 missing=()

@@ -1,5 +1,6 @@
 // Networks: the C face of src/model/net.h.
 #include <cstring>
+#include <string>
 
 #include "api/objects.h"
 #include "model/net.h"
@@ -41,15 +42,18 @@ qgpu_status qgpu_net_create(qgpu_context ctx, const qgpu_net_desc* d, qgpu_net* 
         if (d->struct_size < sizeof(qgpu_net_desc))
             return failf(QGPU_ERROR_INVALID_ARGUMENT, "qgpu_net_desc.struct_size is %u: call qgpu_net_desc_init()",
                          d->struct_size);
-        if (!d->param_path || !d->bin_path)
-            return fail(QGPU_ERROR_INVALID_ARGUMENT, "param_path and bin_path are required");
+        if (!d->param_path) return fail(QGPU_ERROR_INVALID_ARGUMENT, "param_path is required");
+        const std::string param = d->param_path;
+        const bool onnx = param.size() > 5 && param.compare(param.size() - 5, 5, ".onnx") == 0;
+        if (!onnx && !d->bin_path)
+            return fail(QGPU_ERROR_INVALID_ARGUMENT, "bin_path is required for an ncnn model");
         if (d->precision != QGPU_PRECISION_INT8 && d->precision != QGPU_PRECISION_FLOAT32)
             return failf(QGPU_ERROR_INVALID_ARGUMENT, "unknown precision %d", int(d->precision));
         if (d->float_layer_count < 0 || (d->float_layer_count > 0 && !d->float_layers))
             return fail(QGPU_ERROR_INVALID_ARGUMENT, "float_layers is NULL or float_layer_count < 0");
         model::NetOptions o;
         o.param_path = d->param_path;
-        o.bin_path = d->bin_path;
+        if (d->bin_path) o.bin_path = d->bin_path;
         if (d->table_path) o.table_path = d->table_path;
         o.precision = d->precision;
         o.batch = d->batch;

@@ -57,6 +57,7 @@ enum class OpKind {
     Relu,        // float (leaky when slope != 0) or int8 (slope 0: max(x, zero point))
     Quantize,    // float -> int8 (the output's quantization)
     Dequantize,  // int8 -> float
+    Add,         // float: elementwise sum of two tensors of one shape
 };
 
 struct PoolParams {

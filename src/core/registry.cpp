@@ -20,6 +20,7 @@ const char* op_kind_name(OpKind kind) {
         case OpKind::Relu: return "relu";
         case OpKind::Quantize: return "quantize";
         case OpKind::Dequantize: return "dequantize";
+        case OpKind::Add: return "add";
     }
     return "?";
 }

@@ -8,6 +8,7 @@
 #include "api/objects.h"
 #include "core/ncnn_table.h"
 #include "model/ncnn_model.h"
+#include "model/onnx_import.h"
 
 namespace qgpu {
 namespace model {
@@ -49,7 +50,11 @@ public:
     Status build() {
         if (opt_.batch <= 0 || opt_.batch > 4096)
             return failf(QGPU_ERROR_INVALID_ARGUMENT, "batch must be in [1, 4096] (got %d)", opt_.batch);
-        QGPU_TRY(load_ncnn_model(opt_.param_path, opt_.bin_path, &m_));
+        const std::string& path = opt_.param_path;
+        if (path.size() > 5 && path.compare(path.size() - 5, 5, ".onnx") == 0)
+            QGPU_TRY(import_onnx(path, opt_.batch, &m_));
+        else
+            QGPU_TRY(load_ncnn_model(path, opt_.bin_path, &m_));
         int8_ = opt_.precision == QGPU_PRECISION_INT8;
         if (int8_ && !opt_.table_path.empty()) QGPU_TRY(table_.load(opt_.table_path));
         QGPU_TRY(infer_shapes());
@@ -79,6 +84,11 @@ private:
                 out = {l.get_int(2, 0), l.get_int(1, 0), l.get_int(0, 0)};
                 if (out.c <= 0 || out.h <= 0 || out.w <= 0 || out.c > 65536 || out.h > 65536 || out.w > 65536)
                     return unsupported(l, "needs its shape as 0=w 1=h 2=c");
+            } else if (l.type == "Eltwise") {
+                if (l.inputs.size() != 2 || l.get_int(0, 1) != 1 || !l.get_array(1).empty())
+                    return unsupported(l, "only the sum of two inputs");
+                const Shape& o = shapes_[size_t(l.inputs[1])];
+                if (o.c != in.c || o.h != in.h || o.w != in.w) return unsupported(l, "inputs differ in shape");
             } else if (l.inputs.size() != 1 && l.type != "Concat") {
                 return unsupported(l, "expected one input");
             } else if (l.type == "Convolution" || l.type == "ConvolutionDepthWise") {
@@ -139,7 +149,7 @@ private:
             return unsupported(l, "bad pooling parameters");
         if (type == 1 && l.get_int(6, 0)) return unsupported(l, "average pooling that counts padding");
         if (mode == 1) {
-            p->pad_left = p->pad_top = p->pad_right = p->pad_bottom = 0;
+            // "valid": the given padding, no tail (floor mode)
         } else if (mode == 0) {  // "full" (Caffe ceil mode): pad the tail so every input is covered
             const int32_t wtail = (in.w + p->pad_left + p->pad_right - p->kernel_w) % p->stride_w;
             const int32_t htail = (in.h + p->pad_top + p->pad_bottom - p->kernel_h) % p->stride_h;
@@ -356,12 +366,14 @@ private:
         p.output = od;
         std::vector<int32_t> ins;
         if (l.type == "Pooling") {
-            p.kind = is_max_pool(l) ? OpKind::MaxPool : OpKind::AvgPool;
+            p.kind = l.get_int(0, 0) == 0 ? OpKind::MaxPool : OpKind::AvgPool;
             QGPU_TRY(pool_params(l, shapes_[size_t(l.inputs[0])], &p.pool));
         } else if (l.type == "Concat") {
             p.kind = OpKind::Concat;
         } else if (l.type == "Softmax") {
             p.kind = OpKind::Softmax;
+        } else if (l.type == "Eltwise") {
+            p.kind = OpKind::Add;
         } else if (l.type == "ReLU") {
             p.kind = OpKind::Relu;
             p.relu_slope = l.get_float(0, 0.0f);

@@ -161,6 +161,17 @@ private:
     float slope_;
 };
 
+class AddOp final : public OpKernel {
+public:
+    Status run(const std::vector<TensorRef>& inputs, const TensorRef& output) override {
+        const float* a = static_cast<const float*>(host_data(inputs[0]));
+        const float* b = static_cast<const float*>(host_data(inputs[1]));
+        float* out = static_cast<float*>(host_data(output));
+        for (size_t k = 0; k < output.desc.count(); ++k) out[k] = a[k] + b[k];
+        return QGPU_OK;
+    }
+};
+
 class ConvertOp final : public OpKernel {
 public:
     explicit ConvertOp(OpKind kind) : kind_(kind) {}
@@ -189,6 +200,7 @@ Status make_reference_op(const OpPlan& plan, ThreadPool* pool, std::unique_ptr<O
         case OpKind::Relu: out->reset(new ReluOp(plan.relu_slope)); return QGPU_OK;
         case OpKind::Quantize:
         case OpKind::Dequantize: out->reset(new ConvertOp(plan.kind)); return QGPU_OK;
+        case OpKind::Add: out->reset(new AddOp()); return QGPU_OK;
     }
     return failf(QGPU_ERROR_INTERNAL, "cpu: unknown op %d", int(plan.kind));
 }

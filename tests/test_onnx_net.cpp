@@ -1,0 +1,116 @@
+// ONNX import on the Fashion-MNIST CNN (../shared/models/fashion_cnn): fp32 against PyTorch's
+// logits, int8 with the reference calibration thresholds against fp32.
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <regex>
+#include <sstream>
+
+#include "conv_cases.h"
+
+namespace {
+
+const std::string kDir = std::string(QGPU_SHARED_DIR) + "/models/fashion_cnn/";
+
+template <typename T>
+std::vector<T> read_raw(const std::string& path) {
+    std::ifstream f(path, std::ios::binary);
+    std::vector<char> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    std::vector<T> out(bytes.size() / sizeof(T));
+    std::memcpy(out.data(), bytes.data(), out.size() * sizeof(T));
+    return out;
+}
+
+// An ncnn-format table (ncnn scale = 127 / threshold) keyed by ONNX node name, from one method's
+// thresholds in calibration_reference.json.
+std::string write_table(const std::string& method) {
+    std::ifstream f(kDir + "calibration_reference.json");
+    const std::string json((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    const std::regex node("\"(/[^\"]+)\": \\{\\s*\"op\"");
+    const std::regex value("\"" + method + "\": ([-+0-9.eE]+)");
+    std::ostringstream table;
+    for (auto it = std::sregex_iterator(json.begin(), json.end(), node); it != std::sregex_iterator(); ++it) {
+        std::smatch v;
+        const std::string rest = json.substr(size_t(it->position() + it->length()));
+        REQUIRE(std::regex_search(rest, v, value));
+        table << (*it)[1] << " " << 127.0 / std::stod(v[1]) << "\n";
+    }
+    const std::string path = std::string(std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp") + "/qgpu_fashion_" + method + ".table";
+    std::ofstream(path) << table.str();
+    return path;
+}
+
+struct Run {
+    qgpu_status status;
+    std::string error;
+    std::vector<float> logits;
+};
+
+Run run(qgpu_context ctx, qgpu_precision precision, const std::string& table, const std::vector<float>& input) {
+    Run r;
+    qgpu_net_desc d;
+    qgpu_net_desc_init(&d);
+    const std::string model = kDir + "model.onnx";
+    d.param_path = model.c_str();
+    d.table_path = table.empty() ? nullptr : table.c_str();
+    d.precision = precision;
+    d.batch = 16;
+    qgpu_net net = nullptr;
+    r.status = qgpu_net_create(ctx, &d, &net);
+    if (r.status == QGPU_OK) r.status = qgpu_net_set_input(net, "input", input.data(), input.size());
+    if (r.status == QGPU_OK) r.status = qgpu_net_run(net);
+    r.logits.resize(160);
+    if (r.status == QGPU_OK) r.status = qgpu_net_get_output(net, "logits", r.logits.data(), r.logits.size());
+    if (r.status != QGPU_OK) r.error = qgpu_last_error();
+    qgpu_net_destroy(net);
+    return r;
+}
+
+int argmax(const std::vector<float>& l, int i) {
+    return int(std::max_element(l.begin() + 10 * i, l.begin() + 10 * i + 10) - (l.begin() + 10 * i));
+}
+
+}  // namespace
+
+TEST_CASE("onnx: Fashion-MNIST CNN fp32 matches PyTorch, int8 agrees with fp32", "[net][onnx]") {
+    if (!std::ifstream(kDir + "model.onnx").good()) {
+        WARN("skipped: " << kDir << " not found");
+        return;
+    }
+    std::string why;
+    qgpu_context ctx = cases::make_context(QGPU_BACKEND_CPU, nullptr, 2, &why);
+    REQUIRE(ctx);
+    const std::vector<float> input = read_raw<float>(kDir + "ref_inputs.f32");
+    const std::vector<float> ref = read_raw<float>(kDir + "ref_logits.f32");
+    const std::vector<uint8_t> labels = read_raw<uint8_t>(kDir + "ref_labels.u8");
+    REQUIRE(input.size() == 16 * 28 * 28);
+    const Run f = run(ctx, QGPU_PRECISION_FLOAT32, "", input);
+    if (f.status == QGPU_ERROR_UNSUPPORTED && f.error.find("without ONNX") != std::string::npos) {
+        WARN("skipped: " << f.error);
+        qgpu_context_destroy(ctx);
+        return;
+    }
+    INFO(f.error);
+    REQUIRE(f.status == QGPU_OK);
+    // fp32: only the summation order differs from PyTorch
+    double max_diff = 0;
+    for (size_t i = 0; i < ref.size(); ++i) max_diff = std::max(max_diff, double(std::fabs(f.logits[i] - ref[i])));
+    CHECK(max_diff < 1e-3);
+    int correct = 0;
+    for (int i = 0; i < 16; ++i) correct += argmax(f.logits, i) == labels[size_t(i)];
+    WARN("fp32: " << correct << "/16 correct, max |logit - PyTorch| = " << max_diff);
+
+    for (const char* method : {"minmax", "percentile_99.999", "kl_nozero"}) {
+        const Run q = run(ctx, QGPU_PRECISION_INT8, write_table(method), input);
+        INFO(method << ": " << q.error);
+        REQUIRE(q.status == QGPU_OK);
+        int agree = 0;
+        for (int i = 0; i < 16; ++i) agree += argmax(q.logits, i) == argmax(f.logits, i);
+        WARN("int8 (" << method << " thresholds): top-1 agreement with fp32 " << agree << "/16");
+        // plain KL clips this model's bright input pixels (a known trap, see issue 8): reported only
+        if (std::string(method) != "kl_nozero") CHECK(agree >= 15);
+    }
+    qgpu_context_destroy(ctx);
+}
