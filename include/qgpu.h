@@ -265,6 +265,8 @@ QGPU_API qgpu_status qgpu_conv_run_host(qgpu_conv conv, int32_t n, const float* 
  * AveragePool, GlobalAveragePool, GlobalMaxPool, Add, Concat, Flatten, Softmax, Dropout,
  * Identity; layers are named by ONNX node name (the .table key). */
 typedef struct qgpu_net_t* qgpu_net;
+struct qgpu_table_t;        /* ncnn calibration table, see below */
+struct qgpu_calib_options;  /* calibration options, see below */
 
 typedef struct qgpu_net_desc {
     uint32_t struct_size;
@@ -275,6 +277,8 @@ typedef struct qgpu_net_desc {
     int32_t batch;              /* default 1 */
     const char* const* float_layers; /* names of conv layers kept in fp32 (mixed precision) */
     int32_t float_layer_count;
+    struct qgpu_table_t* table; /* activation scales from memory (e.g. qgpu_net_calibrate);
+                                   used instead of table_path when not NULL */
 } qgpu_net_desc;
 
 QGPU_API void qgpu_net_desc_init(qgpu_net_desc* desc);
@@ -289,6 +293,15 @@ QGPU_API qgpu_status qgpu_net_run(qgpu_net net);
 /* NCHW floats of any blob after a run (int8 blobs are dequantized). */
 QGPU_API qgpu_status qgpu_net_get_output(qgpu_net net, const char* blob, float* data,
                                          size_t count);
+/* Calibration (issue-8 workflow: float model + sample inputs -> int8 net). Runs `count` samples
+ * (NCHW floats of the input blob, count a multiple of the net's batch) through `net` twice (range
+ * pass, histogram pass: docs/calibration.md), observes the input of every convolution, and writes
+ * one activation scale per conv layer into `table` with `options` (NULL: the default, AUTO).
+ * Calibrate a FLOAT32 net, then create the INT8 net with qgpu_net_desc.table = table. The result
+ * depends only on the samples, not on the batch size or thread count. */
+QGPU_API qgpu_status qgpu_net_calibrate(qgpu_net net, const char* input_blob, const float* samples,
+                                        size_t count, const struct qgpu_calib_options* options,
+                                        struct qgpu_table_t* table);
 /* A text description of what each layer became ("conv1: int8 conv 3x3 s2 g1 3->64 requantize"),
  * valid until the net is destroyed. */
 QGPU_API const char* qgpu_net_summary(qgpu_net net);

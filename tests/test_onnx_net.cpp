@@ -114,3 +114,68 @@ TEST_CASE("onnx: Fashion-MNIST CNN fp32 matches PyTorch, int8 agrees with fp32",
     }
     qgpu_context_destroy(ctx);
 }
+
+TEST_CASE("onnx: qgpu_net_calibrate builds the int8 table from samples", "[net][onnx][calibration]") {
+    if (!std::ifstream(kDir + "model.onnx").good()) {
+        WARN("skipped: " << kDir << " not found");
+        return;
+    }
+    std::string why;
+    qgpu_context ctx = cases::make_context(QGPU_BACKEND_CPU, nullptr, 2, &why);
+    REQUIRE(ctx);
+    const std::vector<float> input = read_raw<float>(kDir + "ref_inputs.f32");
+    const std::string model = kDir + "model.onnx";
+    qgpu_net_desc d;
+    qgpu_net_desc_init(&d);
+    d.param_path = model.c_str();
+    d.precision = QGPU_PRECISION_FLOAT32;
+    d.batch = 4;
+    qgpu_net fnet = nullptr;
+    const qgpu_status st = qgpu_net_create(ctx, &d, &fnet);
+    if (st == QGPU_ERROR_UNSUPPORTED) {
+        WARN("skipped: " << qgpu_last_error());
+        qgpu_context_destroy(ctx);
+        return;
+    }
+    REQUIRE(st == QGPU_OK);
+    qgpu_table table = nullptr, table2 = nullptr;
+    REQUIRE(qgpu_table_create(&table) == QGPU_OK);
+    REQUIRE(qgpu_net_calibrate(fnet, "input", input.data(), 16, nullptr, table) == QGPU_OK);
+    CHECK(qgpu_net_calibrate(fnet, "input", input.data(), 15, nullptr, table) == QGPU_ERROR_INVALID_ARGUMENT);
+    CHECK(qgpu_net_calibrate(fnet, "nope", input.data(), 16, nullptr, table) == QGPU_ERROR_INVALID_ARGUMENT);
+    size_t weights = 0, activations = 0;
+    REQUIRE(qgpu_table_get_counts(table, &weights, &activations) == QGPU_OK);
+    CHECK(activations == 7);  // 6 convs + the Gemm
+    // the same samples in another batch split give the same table
+    qgpu_net_destroy(fnet);
+    d.batch = 16;
+    REQUIRE(qgpu_net_create(ctx, &d, &fnet) == QGPU_OK);
+    REQUIRE(qgpu_table_create(&table2) == QGPU_OK);
+    REQUIRE(qgpu_net_calibrate(fnet, "input", input.data(), 16, nullptr, table2) == QGPU_OK);
+    for (size_t i = 0; i < activations; ++i) {
+        const char* name = nullptr;
+        float a = 0, b = 0;
+        REQUIRE(qgpu_table_get_name(table, 1, i, &name) == QGPU_OK);
+        REQUIRE(qgpu_table_get_activation_scale(table, name, &a) == QGPU_OK);
+        REQUIRE(qgpu_table_get_activation_scale(table2, name, &b) == QGPU_OK);
+        CHECK(a == b);
+    }
+    const Run f = run(ctx, QGPU_PRECISION_FLOAT32, "", input);
+    qgpu_net_desc q = d;
+    q.precision = QGPU_PRECISION_INT8;
+    q.table = table;
+    qgpu_net inet = nullptr;
+    REQUIRE(qgpu_net_create(ctx, &q, &inet) == QGPU_OK);
+    std::vector<float> logits(160);
+    REQUIRE(qgpu_net_set_input(inet, "input", input.data(), input.size()) == QGPU_OK);
+    REQUIRE(qgpu_net_run(inet) == QGPU_OK);
+    REQUIRE(qgpu_net_get_output(inet, "logits", logits.data(), logits.size()) == QGPU_OK);
+    int agree = 0;
+    for (int i = 0; i < 16; ++i) agree += argmax(logits, i) == argmax(f.logits, i);
+    CHECK(agree >= 15);
+    qgpu_net_destroy(inet);
+    qgpu_net_destroy(fnet);
+    qgpu_table_destroy(table);
+    qgpu_table_destroy(table2);
+    qgpu_context_destroy(ctx);
+}

@@ -1,4 +1,5 @@
 // Networks: the C face of src/model/net.h.
+#include <algorithm>
 #include <cstring>
 #include <string>
 
@@ -57,6 +58,7 @@ qgpu_status qgpu_net_create(qgpu_context ctx, const qgpu_net_desc* d, qgpu_net* 
         if (d->table_path) o.table_path = d->table_path;
         o.precision = d->precision;
         o.batch = d->batch;
+        o.table = d->table;
         for (int32_t i = 0; i < d->float_layer_count; ++i) {
             if (!d->float_layers[i]) return fail(QGPU_ERROR_INVALID_ARGUMENT, "float_layers has a NULL name");
             o.float_layers.emplace_back(d->float_layers[i]);
@@ -103,6 +105,57 @@ qgpu_status qgpu_net_get_output(qgpu_net n, const char* blob, float* data, size_
         QGPU_TRY(check_net(n));
         QGPU_TRY(check_blob(blob));
         return n->net->read(blob, data, count);
+    });
+}
+
+qgpu_status qgpu_net_calibrate(qgpu_net n, const char* input_blob, const float* samples, size_t count,
+                               const qgpu_calib_options* options, qgpu_table table) {
+    return guarded([&] {
+        QGPU_TRY(check_net(n));
+        QGPU_TRY(check_blob(input_blob));
+        if (!samples || !table) return fail(QGPU_ERROR_INVALID_ARGUMENT, "samples and table must not be NULL");
+        model::Net& net = *n->net;
+        int32_t shape[4];
+        QGPU_TRY(net.shape(input_blob, shape));
+        const size_t per_batch = size_t(shape[0]) * size_t(shape[1]) * size_t(shape[2]) * size_t(shape[3]);
+        if (count == 0 || count % size_t(net.batch()) != 0)
+            return failf(QGPU_ERROR_INVALID_ARGUMENT, "count %zu must be a positive multiple of the batch %d",
+                         count, net.batch());
+        const auto& convs = net.conv_inputs();
+        // one calibrator per distinct input blob (convs reading one blob share its statistics)
+        std::vector<std::string> blobs;
+        for (const auto& c : convs)
+            if (std::find(blobs.begin(), blobs.end(), c.second) == blobs.end()) blobs.push_back(c.second);
+        std::vector<qgpu_calibrator> calibrators(blobs.size(), nullptr);
+        struct Release {
+            std::vector<qgpu_calibrator>& c;
+            ~Release() { for (qgpu_calibrator x : c) qgpu_calibrator_destroy(x); }
+        } release{calibrators};
+        for (qgpu_calibrator& c : calibrators) QGPU_TRY(qgpu_calibrator_create(0, &c));
+        std::vector<float> values;
+        for (int pass = 0; pass < 2; ++pass) {
+            if (pass == 1)
+                for (qgpu_calibrator c : calibrators) QGPU_TRY(qgpu_calibrator_begin_histogram(c));
+            for (size_t first = 0; first < count; first += size_t(net.batch())) {
+                QGPU_TRY(net.set_input(input_blob, samples + first / size_t(net.batch()) * per_batch, per_batch));
+                QGPU_TRY(net.run());
+                for (size_t b = 0; b < blobs.size(); ++b) {
+                    int32_t s[4];
+                    QGPU_TRY(net.shape(blobs[b], s));
+                    values.resize(size_t(s[0]) * size_t(s[1]) * size_t(s[2]) * size_t(s[3]));
+                    QGPU_TRY(net.read(blobs[b], values.data(), values.size()));
+                    QGPU_TRY(qgpu_calibrator_observe(calibrators[b], values.data(), values.size()));
+                }
+            }
+        }
+        for (const auto& c : convs) {
+            const size_t b = size_t(std::find(blobs.begin(), blobs.end(), c.second) - blobs.begin());
+            qgpu_calib_result r;
+            qgpu_calib_result_init(&r);
+            QGPU_TRY(qgpu_calibrator_compute(calibrators[b], options, &r));
+            QGPU_TRY(qgpu_table_set_activation_scale(table, c.first.c_str(), 1.0f / r.quant.scale));
+        }
+        return QGPU_OK;
     });
 }
 

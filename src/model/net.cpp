@@ -56,7 +56,8 @@ public:
         else
             QGPU_TRY(load_ncnn_model(path, opt_.bin_path, &m_));
         int8_ = opt_.precision == QGPU_PRECISION_INT8;
-        if (int8_ && !opt_.table_path.empty()) QGPU_TRY(table_.load(opt_.table_path));
+        if (int8_ && !opt_.table && !opt_.table_path.empty()) QGPU_TRY(table_.load(opt_.table_path));
+        net_->batch_ = opt_.batch;
         QGPU_TRY(infer_shapes());
         fuse_activations();
         QGPU_TRY(assign_regions());
@@ -233,7 +234,11 @@ private:
     Status input_scale(const NcnnLayer& l, float* scale) {
         const NcnnTable::Entry* e = table_.find_activation(l.name);
         float ncnn_scale = 0.0f;  // ncnn: int8 = real * s; qgpu: real = scale * int8
-        if (e && !e->scales.empty()) ncnn_scale = e->scales[0];
+        if (opt_.table) {
+            if (qgpu_table_get_activation_scale(opt_.table, l.name.c_str(), &ncnn_scale) != QGPU_OK)
+                return failf(QGPU_ERROR_INVALID_ARGUMENT, "the calibration table has no activation scale for conv layer %s",
+                             l.name.c_str());
+        } else if (e && !e->scales.empty()) ncnn_scale = e->scales[0];
         else if (!l.input_int8_scales.empty()) ncnn_scale = l.input_int8_scales[0];
         if (!(ncnn_scale > 0.0f) || !std::isfinite(ncnn_scale)) {
             if (opt_.table_path.empty())
@@ -393,6 +398,7 @@ private:
         qgpu_conv_desc d;
         QGPU_TRY(conv_desc(l, shapes_[size_t(l.inputs[0])], &d));
         const bool int8 = !keep_float(l);
+        net_->conv_inputs_.emplace_back(l.name, m_.blobs[size_t(l.inputs[0])]);
         std::vector<float> wf(l.weights), scales;
         if (l.bias.size()) d.bias = l.bias.data();
         int32_t in = 0;

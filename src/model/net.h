@@ -11,6 +11,7 @@
 #include "core/backend.h"
 
 struct qgpu_tensor_t;
+struct qgpu_table_t;
 
 namespace qgpu {
 namespace model {
@@ -20,6 +21,7 @@ struct NetOptions {
     qgpu_precision precision = QGPU_PRECISION_INT8;
     int32_t batch = 1;
     std::vector<std::string> float_layers;  // conv layers kept in fp32
+    qgpu_table_t* table = nullptr;           // activation scales from memory (else table_path)
 };
 
 class Net {
@@ -31,6 +33,9 @@ public:
     Status run();
     Status read(const std::string& blob, float* data, size_t count);
     Status shape(const std::string& blob, int32_t shape[4]);
+    // Every conv's (layer name, input blob name), in graph order: what calibration observes.
+    const std::vector<std::pair<std::string, std::string>>& conv_inputs() const { return conv_inputs_; }
+    int32_t batch() const { return batch_; }
     // What the net became: "conv1: int8 conv 3x3 ... -> int8" lines, for tools and tests.
     const std::string& summary() const { return summary_; }
 
@@ -51,6 +56,8 @@ private:
     std::vector<qgpu_tensor_t*> tensors_;
     std::vector<Step> steps_;
     std::string summary_;
+    std::vector<std::pair<std::string, std::string>> conv_inputs_;
+    int32_t batch_ = 1;
     friend class NetBuilder;
 };
 
