@@ -24,11 +24,13 @@ spirv_instruction(extensions = ["SPV_KHR_integer_dot_product"], capabilities = [
 int qgpu_sdot4x8(uint a, uint b, spirv_literal int fmt);
 int dot4(uint a, uint b) { return qgpu_sdot4x8(a, b, 0); }
 #else
+// bytes sign-extended with shift pairs (compilers see an int8 -> int32 extension)
+ivec4 unpack4(uint a) {
+    int v = int(a);
+    return ivec4((v << 24) >> 24, (v << 16) >> 24, (v << 8) >> 24, v >> 24);
+}
 int dot4(uint a, uint b) {
-    ivec4 x = ivec4(bitfieldExtract(int(a), 0, 8), bitfieldExtract(int(a), 8, 8),
-                    bitfieldExtract(int(a), 16, 8), bitfieldExtract(int(a), 24, 8));
-    ivec4 y = ivec4(bitfieldExtract(int(b), 0, 8), bitfieldExtract(int(b), 8, 8),
-                    bitfieldExtract(int(b), 16, 8), bitfieldExtract(int(b), 24, 8));
+    ivec4 x = unpack4(a), y = unpack4(b);
     return x.x * y.x + x.y * y.y + x.z * y.z + x.w * y.w;
 }
 #endif

@@ -154,7 +154,10 @@ void random_int8(const char* variant, uint32_t seed, int count) {
 }
 
 // The layer suite; big rows are cropped spatially on software devices (CPU-speed Vulkan).
-void suite(const char* variant, qgpu_dtype output_dtype) {
+// `tiled`: force the shared-memory tiled path on ("1") or off ("0"), or leave the default.
+void suite(const char* variant, qgpu_dtype output_dtype, const char* tiled = nullptr) {
+    if (tiled) setenv("QGPU_VULKAN_TILED", tiled, 1);
+    struct Unset { ~Unset() { unsetenv("QGPU_VULKAN_TILED"); } } unset;
     Ctx vk(variant);
     VULKAN_OR_SKIP(vk);
     qgpu_device_info info;
@@ -214,6 +217,8 @@ ConvCase wide_case(std::mt19937& rng) {
 }
 
 void random_wide(const char* variant, uint32_t seed, int count) {
+    setenv("QGPU_VULKAN_TILED", "1", 1);  // the tiled path, also on software devices
+    struct Unset { ~Unset() { unsetenv("QGPU_VULKAN_TILED"); } } unset;
     Ctx vk(variant);
     VULKAN_OR_SKIP(vk);
     Reference ref;
@@ -434,11 +439,13 @@ TEST_CASE("vulkan dot: layer suite identical to the CPU reference", "[vulkan][su
         WARN("skipped: the device has no shaderIntegerDotProduct");
         return;
     }
-    suite("dot", QGPU_DTYPE_INT8);
+    suite("dot", QGPU_DTYPE_INT8, "1");
+    suite("dot", QGPU_DTYPE_INT8, "0");
 }
 
 TEST_CASE("vulkan nodot: layer suite identical to the CPU reference", "[vulkan][suite]") {
-    suite("nodot", QGPU_DTYPE_INT8);
+    suite("nodot", QGPU_DTYPE_INT8, "1");
+    suite("nodot", QGPU_DTYPE_INT8, "0");
 }
 
 TEST_CASE("vulkan: layer suite with float output identical to the CPU reference", "[vulkan][suite]") {

@@ -1,5 +1,6 @@
 // Vulkan conv kernels: the ConvPlan's weights repacked for the shaders of shaders/, per-channel
 // output-stage parameters, one descriptor set per kernel, one command buffer per run.
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
@@ -34,6 +35,16 @@ uint32_t float_bits(float f) {
     uint32_t u;
     std::memcpy(&u, &f, sizeof u);
     return u;
+}
+
+// The shared-memory tiled path pays where shared memory is on-chip: by default on GPUs, not
+// on CPU-emulated devices (lavapipe runs it ~2.5x slower than the register-tiled dense path).
+// QGPU_VULKAN_TILED=1 / =0 forces it on / off (tests, comparisons).
+bool tiled_enabled(const VulkanDevice& dev) {
+    const char* v = std::getenv("QGPU_VULKAN_TILED");
+    if (v && std::strcmp(v, "1") == 0) return true;
+    if (v && std::strcmp(v, "0") == 0) return false;
+    return dev.info().type != QGPU_DEVICE_TYPE_CPU_SOFTWARE;
 }
 
 // Splits `groups` workgroups over x (and z when x would exceed the device limit).
@@ -122,7 +133,7 @@ public:
         const int32_t taps = s.kernel_h * s.kernel_w;
         kwords_ = (cin_g + 3) / 4;
         if (s.is_depthwise() && s.groups > 1) shader_ = Shader::Int8Depthwise;
-        else if (s.groups == 1 && s.in_c >= 32 && s.out_c >= 32) shader_ = Shader::Int8Tiled;
+        else if (s.groups == 1 && s.in_c >= 32 && s.out_c >= 32 && tiled_enabled(*dev_)) shader_ = Shader::Int8Tiled;
         else if (s.groups == 1 || (cin_g % 4 == 0 && cout_g % 8 == 0)) shader_ = Shader::Int8Dense;
         else shader_ = Shader::Int8Generic;
         // OIHW weight of output channel o, group-local input channel i, tap t (0 outside)
