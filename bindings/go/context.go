@@ -40,6 +40,8 @@ type Context struct {
 type child struct {
 	tensor C.qgpu_tensor
 	conv   C.qgpu_conv
+	other  func() // other kinds (nets): releases the handle
+	closed bool
 }
 
 func (c *child) destroy() {
@@ -51,6 +53,11 @@ func (c *child) destroy() {
 		C.qgpu_conv_destroy(c.conv)
 		c.conv = nil
 	}
+	if c.other != nil {
+		c.other()
+		c.other = nil
+	}
+	c.closed = true
 }
 
 // NewContext opens a device.
