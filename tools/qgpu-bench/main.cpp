@@ -813,6 +813,196 @@ int cmd_quant(Args& a) {
     return 0;
 }
 
+// ---- the model runtime: a whole net, fp32 vs int8 ------------------------------------------------
+struct Net {
+    qgpu_net h = nullptr;
+    Net() = default;
+    Net(const Net&) = delete;
+    Net& operator=(const Net&) = delete;
+    ~Net() { qgpu_net_destroy(h); }
+};
+
+struct ModelOptions {
+    qgpu_backend backend = QGPU_BACKEND_AUTO;
+    std::string param, bin, table, variant, input = "data", output = "prob", json_path;
+    int threads = 0, warmup = 2, repeat = 10, batch = 1;
+    bool int8 = true, fp32 = true, quiet = false;
+    uint32_t seed = 1;
+    float lo = -1.0f, hi = 1.0f;  // uniform random input range
+};
+
+struct ModelResult {
+    std::string dtype;
+    double median_ms = 0, min_ms = 0, max_ms = 0;
+    std::vector<float> output;
+    std::string summary;
+};
+
+ModelResult bench_net(qgpu_context ctx, const ModelOptions& o, qgpu_precision precision,
+                      const std::vector<float>& input) {
+    ModelResult r;
+    r.dtype = precision == QGPU_PRECISION_INT8 ? "int8" : "fp32";
+    qgpu_net_desc d;
+    qgpu_net_desc_init(&d);
+    d.param_path = o.param.c_str();
+    d.bin_path = o.bin.empty() ? nullptr : o.bin.c_str();
+    d.table_path = (precision == QGPU_PRECISION_INT8 && !o.table.empty()) ? o.table.c_str() : nullptr;
+    d.precision = precision;
+    d.batch = o.batch;
+    Net net;
+    check(qgpu_net_create(ctx, &d, &net.h), (std::string("qgpu_net_create(") + r.dtype + ")").c_str());
+    r.summary = qgpu_net_summary(net.h);
+    check(qgpu_net_set_input(net.h, o.input.c_str(), input.data(), input.size()), "qgpu_net_set_input");
+    progress(fmt("[model %s] warmup", r.dtype.c_str()));
+    for (int i = 0; i < o.warmup; ++i) check(qgpu_net_run(net.h), "qgpu_net_run");
+    std::vector<double> ms;
+    for (int i = 0; i < o.repeat; ++i) {
+        progress(fmt("[model %s] run %d/%d", r.dtype.c_str(), i + 1, o.repeat));
+        const auto t0 = std::chrono::steady_clock::now();
+        check(qgpu_net_run(net.h), "qgpu_net_run");
+        const auto t1 = std::chrono::steady_clock::now();
+        ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+    }
+    std::sort(ms.begin(), ms.end());
+    const size_t n = ms.size();
+    r.median_ms = n % 2 ? ms[n / 2] : 0.5 * (ms[n / 2 - 1] + ms[n / 2]);
+    r.min_ms = ms.front();
+    r.max_ms = ms.back();
+    int32_t shape[4] = {0, 0, 0, 0};
+    check(qgpu_net_get_blob_shape(net.h, o.output.c_str(), shape), "qgpu_net_get_blob_shape(output)");
+    r.output.resize(size_t(shape[0]) * shape[1] * shape[2] * shape[3]);
+    check(qgpu_net_get_output(net.h, o.output.c_str(), r.output.data(), r.output.size()), "qgpu_net_get_output");
+    return r;
+}
+
+int cmd_model(Args& a) {
+    ModelOptions o;
+    while (a.more()) {
+        const std::string opt = a.v[a.i++];
+        if (opt == "--param") o.param = a.next_value(opt);
+        else if (opt == "--bin") o.bin = a.next_value(opt);
+        else if (opt == "--table") o.table = a.next_value(opt);
+        else if (opt == "--backend") o.backend = parse_backend(a.next_value(opt));
+        else if (opt == "--threads") o.threads = int(parse_int(a.next_value(opt), opt, 0, 4096));
+        else if (opt == "--variant") o.variant = a.next_value(opt);
+        else if (opt == "--input") o.input = a.next_value(opt);
+        else if (opt == "--output") o.output = a.next_value(opt);
+        else if (opt == "--warmup") o.warmup = int(parse_int(a.next_value(opt), opt, 0, 1000000));
+        else if (opt == "--repeat") o.repeat = int(parse_int(a.next_value(opt), opt, 1, 1000000));
+        else if (opt == "--batch") o.batch = int(parse_int(a.next_value(opt), opt, 1, 4096));
+        else if (opt == "--seed") o.seed = uint32_t(parse_int(a.next_value(opt), opt, 0, 0xffffffffL));
+        else if (opt == "--input-range") {
+            const std::string v = a.next_value(opt);
+            const std::vector<std::string> p = qb::split(v, ',');
+            if (p.size() != 2) throw UsageError("--input-range: expected LO,HI, e.g. -128,128");
+            o.lo = float(parse_double(p[0], opt, -1e30));
+            o.hi = float(parse_double(p[1], opt, -1e30));
+            if (!(o.lo < o.hi)) throw UsageError("--input-range: LO must be below HI");
+        } else if (opt == "--dtype") {
+            const std::string v = a.next_value(opt);
+            if (v == "int8") { o.int8 = true; o.fp32 = false; }
+            else if (v == "fp32") { o.int8 = false; o.fp32 = true; }
+            else if (v == "both") { o.int8 = true; o.fp32 = true; }
+            else throw UsageError("--dtype: '" + v + "' is not one of int8, fp32, both");
+        } else if (opt == "--json") { o.json_path = a.next_value(opt); if (o.json_path == "-") g_out = stderr; }
+        else if (opt == "--quiet") o.quiet = true;
+        else throw UsageError("model: unknown option '" + opt + "'");
+    }
+    if (o.param.empty()) throw UsageError("model: --param FILE is required (ncnn .param, or an .onnx model)");
+    if (o.int8 && o.table.empty())
+        throw UsageError("model: an int8 run needs --table FILE (ncnn calibration table); or use --dtype fp32");
+    set_progress(o.quiet);
+    Context ctx;
+    open_context(o.backend, o.variant, o.threads, &ctx);
+    qgpu_device_info info;
+    qgpu_device_info_init(&info);
+    check(qgpu_context_get_device_info(ctx.h, &info), "qgpu_context_get_device_info");
+
+    // random input in [-1, 1) of the input blob's shape (from whichever net loads first)
+    std::vector<ModelResult> results;
+    std::vector<float> input;
+    auto input_for = [&](qgpu_precision prec) {
+        if (!input.empty()) return;
+        qgpu_net_desc d;
+        qgpu_net_desc_init(&d);
+        d.param_path = o.param.c_str();
+        d.bin_path = o.bin.empty() ? nullptr : o.bin.c_str();
+        d.table_path = prec == QGPU_PRECISION_INT8 ? o.table.c_str() : nullptr;
+        d.precision = prec;
+        d.batch = o.batch;
+        Net net;
+        check(qgpu_net_create(ctx.h, &d, &net.h), "qgpu_net_create");
+        int32_t shape[4];
+        check(qgpu_net_get_blob_shape(net.h, o.input.c_str(), shape), "qgpu_net_get_blob_shape(input)");
+        input.resize(size_t(shape[0]) * shape[1] * shape[2] * shape[3]);
+        std::mt19937 rng(o.seed);
+        std::uniform_real_distribution<float> dist(o.lo, o.hi);
+        for (auto& v : input) v = dist(rng);
+    };
+    for (qgpu_precision prec : {QGPU_PRECISION_FLOAT32, QGPU_PRECISION_INT8}) {
+        if (prec == QGPU_PRECISION_INT8 ? !o.int8 : !o.fp32) continue;
+        input_for(prec);
+        results.push_back(bench_net(ctx.h, o, prec, input));
+    }
+    progress_done();
+    std::fprintf(g_out, "model %s  backend %s  device \"%s\"  variant %s  batch %d  warmup %d  repeat %d\n",
+                 o.param.c_str(), backend_name(info.backend), info.name, qgpu_context_kernel_variant(ctx.h), o.batch,
+                 o.warmup, o.repeat);
+    std::fprintf(g_out, "%-5s %10s %10s %10s %10s\n", "dtype", "median_ms", "min_ms", "max_ms", "int8/fp32");
+    const ModelResult* f = nullptr;
+    const ModelResult* q = nullptr;
+    for (const ModelResult& r : results) (r.dtype == "fp32" ? f : q) = &r;
+    const double speedup = (f && q && q->median_ms > 0) ? f->median_ms / q->median_ms : -1;
+    for (const ModelResult& r : results)
+        std::fprintf(g_out, "%-5s %10.3f %10.3f %10.3f %10s\n", r.dtype.c_str(), r.median_ms, r.min_ms, r.max_ms,
+                     (&r == q && speedup > 0) ? fmt("%.2fx", speedup).c_str() : "");
+    // int8 vs fp32 output agreement: max |difference| and the same arg-max (top-1) per batch item
+    double max_diff = -1;
+    int top1_same = -1;
+    if (f && q && f->output.size() == q->output.size() && !f->output.empty()) {
+        max_diff = 0;
+        for (size_t i = 0; i < f->output.size(); ++i)
+            max_diff = std::max(max_diff, double(std::fabs(f->output[i] - q->output[i])));
+        const size_t per = f->output.size() / size_t(o.batch);
+        top1_same = 0;
+        for (int b = 0; b < o.batch; ++b) {
+            auto fb = f->output.begin() + b * per, qb2 = q->output.begin() + b * per;
+            top1_same += std::max_element(fb, fb + per) - fb == std::max_element(qb2, qb2 + per) - qb2;
+        }
+        std::fprintf(g_out, "output '%s': int8 vs fp32 max |diff| %.4g, same top-1 for %d of %d\n",
+                     o.output.c_str(), max_diff, top1_same, o.batch);
+    }
+    if (!o.json_path.empty()) {
+        qb::JsonWriter j;
+        j.begin_object();
+        j.key("device").raw(device_json(info));
+        j.key("backend").str(backend_name(info.backend));
+        j.key("variant").str(qgpu_context_kernel_variant(ctx.h));
+        j.key("model").str(o.param);
+        j.key("batch").num(o.batch);
+        j.key("results").begin_array();
+        for (const ModelResult& r : results) {
+            j.begin_object();
+            j.key("name").str("model");
+            j.key("dtype").str(r.dtype);
+            j.key("median_ms").num(r.median_ms);
+            j.key("min_ms").num(r.min_ms);
+            j.key("max_ms").num(r.max_ms);
+            j.key("speedup_vs_fp32");
+            if (&r == q && speedup > 0) j.num(speedup); else j.null();
+            j.end_object();
+        }
+        j.end_array();
+        j.key("max_abs_diff_int8_vs_fp32");
+        if (max_diff >= 0) j.num(max_diff); else j.null();
+        j.key("top1_same");
+        if (top1_same >= 0) j.num(top1_same); else j.null();
+        j.end_object();
+        qb::write_text(o.json_path, j.str() + "\n");
+    }
+    return 0;
+}
+
 const char* kUsage =
     "usage: qgpu-bench COMMAND [options]\n"
     "\n"
@@ -820,6 +1010,7 @@ const char* kUsage =
     "  devices [--json PATH]        list backends and devices (and why a backend is unavailable)\n"
     "  conv [options]               time the conv layer suite through the C API\n"
     "  quant [options]              fused host quantize/dequantize vs memcpy\n"
+    "  model --param P [options]    time a whole net (ncnn .param/.bin or .onnx), fp32 vs int8\n"
     "\n"
     "conv options:\n"
     "  --shapes FILE.tsv            layers (name cin cout h w kh kw stride pad groups [from]);\n"
@@ -836,6 +1027,12 @@ const char* kUsage =
     "  --json PATH                  results as JSON ('-' = stdout)\n"
     "  --plot FILE.svg              bar chart of GOPS per layer\n"
     "  --seed S --quiet\n"
+    "\n"
+    "model options:\n"
+    "  --param FILE --bin FILE --table FILE (int8)  --input BLOB (data) --output BLOB (prob)\n"
+    "  --backend B --threads N --variant V --dtype int8|fp32|both (both) --batch N\n"
+    "  --input-range LO,HI (random input; default -1,1)  --warmup W --repeat R --seed S\n"
+    "  --json PATH --quiet\n"
     "\n"
     "quant options:\n"
     "  --shape NxCxHxW (default 1x64x224x224)  --warmup W --repeat R  --json PATH  --quiet\n";
@@ -858,6 +1055,7 @@ int main(int argc, char** argv) {
         if (cmd == "devices") return cmd_devices(a);
         if (cmd == "conv") return cmd_conv(a);
         if (cmd == "quant") return cmd_quant(a);
+        if (cmd == "model") return cmd_model(a);
         throw UsageError("unknown command '" + cmd + "'");
     } catch (const UsageError& e) {
         progress_done();

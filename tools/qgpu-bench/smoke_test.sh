@@ -116,6 +116,33 @@ assert [r["name"] for r in d["results"]] == ["memcpy", "write_f32", "read_f32"],
 assert all(r["gb_per_s"] > 0 for r in d["results"]), d
 EOF
   ;;
+model)
+  # a one-conv ncnn model (Input 2x6x5 -> 3x3 conv + ReLU) with a hand-written table
+  python3 - <<'EOF'
+import random, struct
+random.seed(1)
+open("tiny.param", "w").write("7767517\n3 3\nInput data 0 1 data 0=5 1=6 2=2\n"
+    "Convolution conv 1 1 data c1 0=3 1=3 4=1 5=1 6=54\nReLU relu 1 1 c1 out\n")
+w = [random.uniform(-0.5, 0.5) for _ in range(54 + 3)]  # weights, then bias
+open("tiny.bin", "wb").write(struct.pack("<I", 0) + struct.pack("<%df" % len(w), *w))
+open("tiny.table", "w").write("conv_param_0 254 254 254\nconv 127\n")
+EOF
+  "$bench" model --backend cpu --param tiny.param --bin tiny.bin --table tiny.table --output out \
+      --repeat 3 --warmup 1 --quiet --json model.json > model.txt || { cat model.txt; fail "qgpu-bench model exited non-zero"; }
+  cat model.txt
+  python3 - <<'EOF'
+import json
+d = json.load(open("model.json"))
+assert [r["dtype"] for r in d["results"]] == ["fp32", "int8"], d
+assert all(0 < r["min_ms"] <= r["median_ms"] <= r["max_ms"] for r in d["results"]), d
+assert d["results"][1]["speedup_vs_fp32"] > 0, d
+# int8 vs fp32 on the same input: a few quantization steps at most (|x| < 1, |w| < 0.5)
+assert 0 <= d["max_abs_diff_int8_vs_fp32"] < 0.1 and d["top1_same"] == 1, d
+EOF
+  # int8 without a table is a usage error
+  rc=0; "$bench" model --param tiny.param --bin tiny.bin >/dev/null 2>&1 || rc=$?
+  [ "$rc" = 2 ] || fail "model without --table exited $rc, expected 2"
+  ;;
 bad-args)
   # expect_fail CODE ARGS...: the command exits with CODE and says something on stderr
   expect_fail() {
