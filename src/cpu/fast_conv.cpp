@@ -52,7 +52,7 @@ private:
 // Output-stage arrays for `blocks` vector blocks of `lanes` channels; chan(b, lane) gives the
 // conv's output channel or -1 for a padding lane.
 struct OutArrays {
-    std::vector<int32_t> add, m0, ls, rs, m0n, lsn, rsn;
+    std::vector<int32_t> add, m0, ls, rs, m0n, lsn, rsn, rmask, rmaskn;
     std::vector<float> scale, bias;
 
     template <class ChanFn>
@@ -60,9 +60,10 @@ struct OutArrays {
                OutParams* op) {
         const size_t n = size_t(entries);
         add.assign(n, 0); m0.assign(n, 0); ls.assign(n, 0); rs.assign(n, 0);
-        m0n.assign(n, 0); lsn.assign(n, 0); rsn.assign(n, 0);
+        m0n.assign(n, 0); lsn.assign(n, 0); rsn.assign(n, 0); rmask.assign(n, 0); rmaskn.assign(n, 0);
         scale.assign(n, 0.0f); bias.assign(n, 0.0f);
         const int32_t zx = plan.input_quant.zero_point;
+        int32_t any_left = 0;
         for (int64_t i = 0; i < entries; ++i) {
             const int32_t c = chan(i);
             if (c < 0) continue;
@@ -79,6 +80,9 @@ struct OutArrays {
                 m0n[size_t(i)] = plan.m0_neg[cc];
                 lsn[size_t(i)] = plan.shift_neg[cc] > 0 ? plan.shift_neg[cc] : 0;
                 rsn[size_t(i)] = plan.shift_neg[cc] > 0 ? 0 : -plan.shift_neg[cc];
+                rmask[size_t(i)] = int32_t((int64_t(1) << rs[size_t(i)]) - 1);
+                rmaskn[size_t(i)] = int32_t((int64_t(1) << rsn[size_t(i)]) - 1);
+                if (ls[size_t(i)] > 0 || (plan.leaky() && lsn[size_t(i)] > 0)) any_left = 1;
             } else {
                 add[size_t(i)] = -corr;
             }
@@ -86,6 +90,8 @@ struct OutArrays {
         op->mode = mode;
         op->add = add.data(); op->m0 = m0.data(); op->lshift = ls.data(); op->rshift = rs.data();
         op->m0n = m0n.data(); op->lshiftn = lsn.data(); op->rshiftn = rsn.data();
+        op->rmask = rmask.data(); op->rmaskn = rmaskn.data();
+        op->any_left = any_left;
         op->leaky = plan.leaky() ? 1 : 0;
         op->zp = plan.output_quant.zero_point;
         op->lo = plan.qmin - op->zp;

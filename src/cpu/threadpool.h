@@ -1,6 +1,8 @@
-// A small persistent thread pool: workers are created once and sleep between jobs; the calling
-// thread takes part in every job, so a pool of 1 runs everything inline.
+// A small persistent thread pool: workers are created once; between jobs they spin briefly
+// (so back-to-back layers start without a futex wake-up, which costs tens of microseconds) and
+// then sleep. The calling thread takes part in every job, so a pool of 1 runs everything inline.
 #pragma once
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -22,22 +24,25 @@ public:
     void resize(int32_t threads);
     int32_t size() const { return int32_t(workers_.size()) + 1; }
     // Runs task(i) for i in [0, count), spread over the threads; returns when all are done.
+    // Jobs of one pool are serialized (concurrent callers take turns).
     void parallel_for(int64_t count, const std::function<void(int64_t)>& task);
 
 private:
     void start(int32_t threads);
     void stop();
-    void worker_loop();
+    void worker_loop(uint64_t seen);
     void run_tasks();
 
     std::vector<std::thread> workers_;
-    std::mutex mutex_;
+    std::mutex job_mutex_;  // one job at a time
+    std::mutex mutex_;      // sleeping and waking
     std::condition_variable wake_, done_;
     const std::function<void(int64_t)>* task_ = nullptr;
-    int64_t count_ = 0, next_ = 0;
-    int32_t busy_ = 0;
-    uint64_t generation_ = 0;
-    bool stop_ = false;
+    int64_t count_ = 0;
+    std::atomic<int64_t> next_{0};
+    std::atomic<int32_t> pending_{0};  // workers that have not finished the current job
+    std::atomic<uint64_t> generation_{0};
+    std::atomic<bool> stop_{false};
 };
 
 // Number of hardware threads (>= 1).

@@ -1,6 +1,7 @@
 // AVX-512 VNNI kernels (compiled with -mavx512f -mavx512bw -mavx512vl -mavx512vnni -mfma):
 // int8 GEMM on vpdpbusd (zmm, 16 output channels per register), fp32 GEMM and the depthwise
 // kernel on zmm FMA. Called only when CPUID reports these extensions.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // GCC 12 false positives in avx512fintrin.h
 #include <immintrin.h>
 
 #include <cstdint>

@@ -41,28 +41,35 @@ struct Ops {
     static M ltf(VF a, VF b) { return _mm512_cmp_ps_mask(a, b, _CMP_LT_OQ); }
     static VF blendf(M m, VF a, VF b) { return _mm512_mask_blend_ps(m, a, b); }
     static VI mini(VI a, VI b) { return _mm512_min_epi32(a, b); }
-    // requant.h requantize(x, m0, shift) with left = max(shift, 0), right = max(-shift, 0)
-    static VI requant(VI x, VI m0, VI left, VI right) {
-        const VI one = _mm512_set1_epi32(1);
-        VI s = _mm512_sllv_epi32(x, left);
-        const M ovf = _mm512_cmpneq_epi32_mask(_mm512_srav_epi32(s, left), x);
-        const VI sat = _mm512_mask_blend_epi32(ltzi(x), _mm512_set1_epi32(0x7fffffff),
-                                               _mm512_set1_epi32(int32_t(0x80000000u)));
-        s = _mm512_mask_blend_epi32(ovf, s, sat);
+    // requant.h requantize(x, m0, shift) with left = max(shift, 0), right = max(-shift, 0),
+    // mask = (1 << right) - 1; kLeft = false when no channel shifts left
+    template <bool kLeft>
+    static VI requant(VI x, VI m0, VI left, VI right, VI mask) {
+        VI s = x;
+        if (kLeft) {
+            s = _mm512_sllv_epi32(x, left);
+            const M ovf = _mm512_cmpneq_epi32_mask(_mm512_srav_epi32(s, left), x);
+            const VI sat = _mm512_mask_blend_epi32(ltzi(x), _mm512_set1_epi32(0x7fffffff),
+                                                   _mm512_set1_epi32(int32_t(0x80000000u)));
+            s = _mm512_mask_blend_epi32(ovf, s, sat);
+        }
         const VI nudge = _mm512_set1_epi64(int64_t(1) << 30);
-        VI pe = _mm512_add_epi64(_mm512_mul_epi32(s, m0), nudge);
-        VI po = _mm512_add_epi64(
+        const VI pe = _mm512_add_epi64(_mm512_mul_epi32(s, m0), nudge);
+        const VI po = _mm512_add_epi64(
             _mm512_mul_epi32(_mm512_srli_epi64(s, 32), _mm512_srli_epi64(m0, 32)), nudge);
         // bits 31..62 of each 64-bit product: even lanes by >> 31, odd lanes (upper dword) by << 1
         const VI high = _mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64(pe, 31), _mm512_slli_epi64(po, 1));
-        const VI mask = _mm512_sub_epi32(_mm512_sllv_epi32(one, right), one);
         const VI rem = _mm512_and_si512(high, mask);
         const VI thr = _mm512_add_epi32(_mm512_srli_epi32(mask, 1), _mm512_srli_epi32(high, 31));
         const VI q = _mm512_srav_epi32(high, right);
-        return _mm512_mask_add_epi32(q, _mm512_cmpgt_epi32_mask(rem, thr), q, one);
+        return _mm512_mask_add_epi32(q, _mm512_cmpgt_epi32_mask(rem, thr), q, _mm512_set1_epi32(1));
     }
     static void store_i8(int8_t* dst, VI v, int n) {
-        _mm_mask_storeu_epi8(dst, __mmask16((1u << n) - 1u), _mm512_cvtepi32_epi8(v));
+        __m128i b = _mm512_cvtepi32_epi8(v);
+        // keep vpmovdb in its register form: the masked memory form is microcoded on AMD
+        __asm__("" : "+x"(b));
+        if (n == 16) _mm_storeu_si128(reinterpret_cast<__m128i*>(dst), b);
+        else _mm_mask_storeu_epi8(dst, __mmask16((1u << n) - 1u), b);
     }
     static void storef(float* dst, VF v) { _mm512_storeu_ps(dst, v); }
 };
@@ -106,20 +113,22 @@ struct Ops {
     static M ltf(VF a, VF b) { return _mm256_castps_si256(_mm256_cmp_ps(a, b, _CMP_LT_OQ)); }
     static VF blendf(M m, VF a, VF b) { return _mm256_blendv_ps(a, b, _mm256_castsi256_ps(m)); }
     static VI mini(VI a, VI b) { return _mm256_min_epi32(a, b); }
-    static VI requant(VI x, VI m0, VI left, VI right) {
-        const VI one = _mm256_set1_epi32(1);
-        VI s = _mm256_sllv_epi32(x, left);
-        const VI ovf = _mm256_xor_si256(_mm256_cmpeq_epi32(_mm256_srav_epi32(s, left), x),
-                                        _mm256_set1_epi32(-1));
-        const VI sat = _mm256_blendv_epi8(_mm256_set1_epi32(0x7fffffff),
-                                          _mm256_set1_epi32(int32_t(0x80000000u)), ltzi(x));
-        s = _mm256_blendv_epi8(s, sat, ovf);
+    template <bool kLeft>
+    static VI requant(VI x, VI m0, VI left, VI right, VI mask) {
+        VI s = x;
+        if (kLeft) {
+            s = _mm256_sllv_epi32(x, left);
+            const VI ovf = _mm256_xor_si256(_mm256_cmpeq_epi32(_mm256_srav_epi32(s, left), x),
+                                            _mm256_set1_epi32(-1));
+            const VI sat = _mm256_blendv_epi8(_mm256_set1_epi32(0x7fffffff),
+                                              _mm256_set1_epi32(int32_t(0x80000000u)), ltzi(x));
+            s = _mm256_blendv_epi8(s, sat, ovf);
+        }
         const VI nudge = _mm256_set1_epi64x(int64_t(1) << 30);
-        VI pe = _mm256_add_epi64(_mm256_mul_epi32(s, m0), nudge);
-        VI po = _mm256_add_epi64(
+        const VI pe = _mm256_add_epi64(_mm256_mul_epi32(s, m0), nudge);
+        const VI po = _mm256_add_epi64(
             _mm256_mul_epi32(_mm256_srli_epi64(s, 32), _mm256_srli_epi64(m0, 32)), nudge);
         const VI high = _mm256_blend_epi32(_mm256_srli_epi64(pe, 31), _mm256_slli_epi64(po, 1), 0xAA);
-        const VI mask = _mm256_sub_epi32(_mm256_sllv_epi32(one, right), one);
         const VI rem = _mm256_and_si256(high, mask);
         const VI thr = _mm256_add_epi32(_mm256_srli_epi32(mask, 1), _mm256_srli_epi32(high, 31));
         const VI q = _mm256_srav_epi32(high, right);
@@ -180,20 +189,28 @@ using VF = Ops::VF;
 constexpr int L = Ops::L;
 
 // int8 output: dst[0..n) = clamp(requantize(acc + add) + zp) for the channels at param index pidx
-inline void out_int8(const OutParams& op, VI acc, size_t pidx, int8_t* dst, int n) {
+template <bool kLeft>
+inline void out_int8_t(const OutParams& op, VI acc, size_t pidx, int8_t* dst, int n) {
     const VI x = Ops::addi(acc, Ops::loadi(op.add + pidx));
-    VI m0 = Ops::loadi(op.m0 + pidx), l = Ops::loadi(op.lshift + pidx), r = Ops::loadi(op.rshift + pidx);
+    VI m0 = Ops::loadi(op.m0 + pidx), r = Ops::loadi(op.rshift + pidx), mask = Ops::loadi(op.rmask + pidx);
+    VI l = m0;
+    if (kLeft) l = Ops::loadi(op.lshift + pidx);
     if (op.leaky) {
         const Ops::M neg = Ops::ltzi(x);
         m0 = Ops::blendi(neg, m0, Ops::loadi(op.m0n + pidx));
-        l = Ops::blendi(neg, l, Ops::loadi(op.lshiftn + pidx));
         r = Ops::blendi(neg, r, Ops::loadi(op.rshiftn + pidx));
+        mask = Ops::blendi(neg, mask, Ops::loadi(op.rmaskn + pidx));
+        if (kLeft) l = Ops::blendi(neg, l, Ops::loadi(op.lshiftn + pidx));
     }
-    const VI v = Ops::requant(x, m0, l, r);
+    const VI v = Ops::requant<kLeft>(x, m0, l, r, mask);
     // requant.h: y = v + zp < qmin ? qmin : (y > qmax ? qmax : y), done before adding zp
     const VI lo = Ops::set1i(op.lo);
     const VI c = Ops::blendi(Ops::lti(v, lo), Ops::mini(v, Ops::set1i(op.hi)), lo);
     Ops::store_i8(dst, Ops::addi(c, Ops::set1i(op.zp)), n);
+}
+inline void out_int8(const OutParams& op, VI acc, size_t pidx, int8_t* dst, int n) {
+    if (op.any_left) out_int8_t<true>(op, acc, pidx, dst, n);
+    else out_int8_t<false>(op, acc, pidx, dst, n);
 }
 
 // float output: y is the sum (OUT_F32_DEQ: exact integer as float; OUT_F32: float accumulation);

@@ -38,6 +38,9 @@ struct OutParams {
     const int32_t* m0n = nullptr;  // LeakyReLU multiplier for negative accumulators
     const int32_t* lshiftn = nullptr;
     const int32_t* rshiftn = nullptr;
+    const int32_t* rmask = nullptr;   // (1 << rshift) - 1
+    const int32_t* rmaskn = nullptr;
+    int32_t any_left = 0;  // some channel has a left shift (multiplier >= 1): saturating path
     int32_t leaky = 0;
     int32_t zp = 0;
     int32_t lo = 0, hi = 0;  // clamp bounds of requantize() before + zp: qmin - zp, qmax - zp
