@@ -29,9 +29,9 @@ ThreadPool::~ThreadPool() { stop(); }
 
 void ThreadPool::start(int32_t threads) {
     stop_.store(false);
-    // A worker must start from the generation current *now*: reading it inside the new thread
-    // races with a parallel_for issued right after start() and would skip that job (deadlock).
-    const uint64_t current = generation_.load(std::memory_order_acquire);
+    // each worker starts from the generation current now, so it cannot miss a job published
+    // before it first runs
+    const uint64_t current = generation_.load();
     for (int32_t i = 1; i < threads; ++i) workers_.emplace_back([this, current] { worker_loop(current); });
 }
 
@@ -52,39 +52,47 @@ void ThreadPool::resize(int32_t threads) {
     start(threads);
 }
 
-// Takes task indices until none is left (dynamic scheduling: uneven tasks balance themselves).
+// Takes task indices one at a time until none is left (dynamic scheduling: uneven tasks
+// balance themselves). The caller holds a registration (busy_ or being the job's owner).
 void ThreadPool::run_tasks() {
     for (;;) {
-        const int64_t i = next_.fetch_add(1, std::memory_order_relaxed);
-        if (i >= count_) return;
+        int64_t i;
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            i = next_.load(std::memory_order_relaxed);
+            if (i >= count_) return;
+            next_.store(i + 1, std::memory_order_relaxed);
+        }
         (*task_)(i);
     }
 }
 
 void ThreadPool::worker_loop(uint64_t seen) {
     for (;;) {
-        // poll for a while, then sleep until the next job
+        // poll for a while (lock-free), then sleep until the next job
         const auto until = std::chrono::steady_clock::now() + kSpin;
-        uint64_t gen;
         for (int spins = 0;; ++spins) {
-            gen = generation_.load(std::memory_order_acquire);
-            if (gen != seen || stop_.load(std::memory_order_relaxed)) break;
+            if (generation_.load(std::memory_order_relaxed) != seen || stop_.load(std::memory_order_relaxed)) break;
             if ((spins & 63) == 63 && std::chrono::steady_clock::now() > until) {
                 std::unique_lock<std::mutex> lock(mutex_);
-                wake_.wait(lock, [&] {
-                    return stop_.load() || generation_.load(std::memory_order_acquire) != seen;
-                });
-                gen = generation_.load(std::memory_order_acquire);
+                ++sleeping_;
+                wake_.wait(lock, [&] { return stop_.load() || generation_.load() != seen; });
+                --sleeping_;
                 break;
             }
             QGPU_CPU_RELAX();
         }
-        if (stop_.load()) return;
-        seen = gen;
-        run_tasks();
-        if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+        {
             std::lock_guard<std::mutex> lock(mutex_);
-            done_.notify_all();
+            if (stop_.load()) return;
+            seen = generation_.load();
+            busy_.fetch_add(1);
+        }
+        run_tasks();
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            busy_.fetch_sub(1);
+            if (next_.load() >= count_ && busy_.load() == 0) done_.notify_all();
         }
     }
 }
@@ -96,25 +104,25 @@ void ThreadPool::parallel_for(int64_t count, const std::function<void(int64_t)>&
         for (int64_t i = 0; i < count; ++i) task(i);
         return;
     }
-    task_ = &task;
-    count_ = count;
-    next_.store(0, std::memory_order_relaxed);
-    pending_.store(int32_t(workers_.size()), std::memory_order_relaxed);
+    bool sleepers;
     {
-        std::lock_guard<std::mutex> lock(mutex_);  // no worker can miss the wake-up
-        generation_.fetch_add(1, std::memory_order_release);
+        std::lock_guard<std::mutex> lock(mutex_);
+        task_ = &task;
+        count_ = count;
+        next_.store(0);
+        generation_.fetch_add(1);
+        sleepers = sleeping_ > 0;
     }
-    wake_.notify_all();
+    if (sleepers) wake_.notify_all();
     run_tasks();
+    // all tasks are handed out; wait for the workers still running one
     const auto until = std::chrono::steady_clock::now() + kSpin;
-    for (int spins = 0; pending_.load(std::memory_order_acquire) != 0; ++spins) {
-        if ((spins & 63) == 63 && std::chrono::steady_clock::now() > until) {
-            std::unique_lock<std::mutex> lock(mutex_);
-            done_.wait(lock, [&] { return pending_.load(std::memory_order_acquire) == 0; });
-            break;
-        }
+    for (int spins = 0; busy_.load(std::memory_order_acquire) != 0; ++spins) {
+        if ((spins & 63) == 63 && std::chrono::steady_clock::now() > until) break;
         QGPU_CPU_RELAX();
     }
+    std::unique_lock<std::mutex> lock(mutex_);
+    done_.wait(lock, [&] { return busy_.load() == 0; });
     task_ = nullptr;
 }
 

@@ -37,12 +37,15 @@ private:
     std::mutex job_mutex_;  // one job at a time
     std::mutex mutex_;      // sleeping and waking
     std::condition_variable wake_, done_;
+    // written under mutex_; atomics so that spinning threads can poll them without it
     const std::function<void(int64_t)>* task_ = nullptr;
     int64_t count_ = 0;
-    std::atomic<int64_t> next_{0};
-    std::atomic<int32_t> pending_{0};  // workers that have not finished the current job
+    std::atomic<int64_t> next_{0};     // next task index to hand out
+    std::atomic<int32_t> busy_{0};     // workers inside the current job (a late worker that
+                                       // never got scheduled is not waited for)
     std::atomic<uint64_t> generation_{0};
     std::atomic<bool> stop_{false};
+    int32_t sleeping_ = 0;
 };
 
 // Number of hardware threads (>= 1).
