@@ -498,3 +498,19 @@ TEST_CASE("opencl: requantize rounding ties and shifts equal the reference", "[o
         }
     }
 }
+
+// Hidden: run by the CTest `opencl_no_platform_unavailable` (src/opencl/CMakeLists.txt) with
+// OCL_ICD_VENDORS pointing at an empty place, where the ICD loader finds no platform.
+TEST_CASE("opencl: no platform is UNAVAILABLE with the reason", "[.][opencl-noplatform]") {
+    int32_t count = -1;
+    CHECK(qgpu_device_count(QGPU_BACKEND_OPENCL, &count) == QGPU_ERROR_UNAVAILABLE);
+    CHECK(count == 0);
+    const std::string msg = qgpu_last_error();
+    INFO(msg);
+    CHECK(msg.find("opencl") != std::string::npos);
+    std::string why;
+    qgpu_context ctx = cl_context(nullptr, nullptr, &why);
+    CHECK(ctx == nullptr);
+    CHECK(why.find("opencl") != std::string::npos);
+    qgpu_context_destroy(ctx);
+}

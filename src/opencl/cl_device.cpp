@@ -25,7 +25,8 @@ Status device_string(const Api* api, cl_device_id dev, cl_device_info what, cons
     QGPU_CL_CHECK(api, clGetDeviceInfo, (dev, what, 0, nullptr, &size));
     std::string s(size, '\0');
     if (size) QGPU_CL_CHECK(api, clGetDeviceInfo, (dev, what, size, &s[0], nullptr));
-    while (!s.empty() && s.back() == '\0') s.pop_back();
+    // drivers pad with NULs and spaces ("OpenCL C 1.2 " on NVIDIA)
+    while (!s.empty() && (s.back() == '\0' || s.back() == ' ')) s.pop_back();
     (void)name;
     *out = s;
     return QGPU_OK;
