@@ -4,7 +4,7 @@
 #   scripts/test-aarch64.sh BUILD_DIR
 #
 # It stands in for the Android NDK build (docs/android.md), which is not available in CI: the
-# same CMake options (-DQGPU_BUILD_TOOLS=OFF, shared library, Release), the same CPU
+# same CMake options (-DQGPU_BUILD_TOOLS=OFF -DQGPU_WITH_ONNX=OFF, shared library, Release), the same CPU
 # architecture, then the tests twice: under `-cpu max` (dotprod, i8mm, SVE...) and under
 # `-cpu cortex-a53` (ARMv8.0: NEON without dotprod), so every NEON kernel path the CPU backend
 # selects at run time is exercised. Vulkan and OpenCL have no driver under qemu: their tests
@@ -32,6 +32,7 @@ cmake -S . -B "$build" \
   -DCMAKE_BUILD_TYPE=Release \
   -DBUILD_SHARED_LIBS=ON \
   -DQGPU_BUILD_TOOLS=OFF \
+  -DQGPU_WITH_ONNX=OFF \
   -DQGPU_BUILD_TESTS=ON \
   -DQGPU_SANITIZE=OFF >/dev/null
 echo "-- build"
