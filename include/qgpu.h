@@ -294,7 +294,8 @@ QGPU_API qgpu_status qgpu_net_run(qgpu_net net);
 QGPU_API qgpu_status qgpu_net_get_output(qgpu_net net, const char* blob, float* data,
                                          size_t count);
 /* Calibration (issue-8 workflow: float model + sample inputs -> int8 net). Runs `count` samples
- * (NCHW floats of the input blob, count a multiple of the net's batch) through `net` twice (range
+ * (`count` images, not floats: `samples` holds count * C * H * W NCHW floats of the input blob;
+ * count a multiple of the net's batch) through `net` twice (range
  * pass, histogram pass: docs/calibration.md), observes the input of every convolution, and writes
  * one activation scale per conv layer into `table` with `options` (NULL: the default, AUTO).
  * Calibrate a FLOAT32 net, then create the INT8 net with qgpu_net_desc.table = table. The result
