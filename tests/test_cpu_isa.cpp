@@ -183,7 +183,8 @@ TEST_CASE("cpu ISA variants equal the scalar reference on random int8 convs", "[
     Ctx ref("scalar", 2);
     REQUIRE(ref.ctx != nullptr);
     std::mt19937 rng(31337);
-    int int8_out = 0, float_out = 0, depthwise = 0, grouped = 0, big_multiplier = 0;
+    int int8_out = 0, float_out = 0, depthwise = 0, grouped = 0, big_multiplier = 0, checked = 0, refused = 0;
+    size_t outputs = 0;
     for (int i = 0; i < 300; ++i) {
         ConvCase c = cases::random_case(rng, QGPU_PRECISION_INT8);
         // every 5th case: an output scale so small that the multiplier is >= 1 (left shifts,
@@ -203,15 +204,22 @@ TEST_CASE("cpu ISA variants equal the scalar reference on random int8 convs", "[
                 cases::Output got;
                 CHECK(cases::run_case(v.t1->ctx, c, &got) == st);
             }
+            ++refused;
             continue;
         }
         check_exact(vs, c, want);
+        ++checked;
+        outputs += want.q.size() + want.f.size();
     }
+    INFO(checked << " cases compared (" << outputs << " outputs), " << refused << " refused alike");
+    CHECK(checked >= 250);
     CHECK(int8_out > 100);
     CHECK(float_out > 50);
     CHECK(depthwise > 20);
     CHECK(grouped > 10);
     CHECK(big_multiplier > 50);
+    WARN(checked << " random cases compared (" << outputs << " outputs each on " << vs.size()
+                 << " variants x 2 thread counts), " << refused << " refused alike by all");
 }
 
 TEST_CASE("cpu ISA variants equal the scalar reference on the suite layers", "[cpu-isa][suite]") {
@@ -290,4 +298,35 @@ TEST_CASE("cpu ISA variants: fp32 suite layers match the reference", "[cpu-isa][
             REQUIRE(bad == 0);
         }
     }
+}
+
+TEST_CASE("cpu ISA variants equal the scalar reference on medium odd shapes", "[cpu-isa][int8]") {
+    // channel counts that leave partial vector blocks and several block groups (tile tails in
+    // both directions), grouped and depthwise with stride, odd spatial sizes
+    const cases::SuiteRow rows[] = {
+        {"odd_3x3_s2", 37, 150, 13, 11, 3, 3, 2, 1, 1},
+        {"odd_1x1", 21, 70, 9, 17, 1, 1, 1, 0, 1},
+        {"odd_5x5", 6, 33, 15, 15, 5, 5, 1, 2, 1},
+        {"grouped", 64, 96, 10, 10, 3, 3, 1, 1, 4},
+        {"dw_5x5_s2", 52, 52, 19, 19, 5, 5, 2, 2, 52},
+        {"wide_1x1", 130, 270, 6, 7, 1, 1, 1, 0, 1},
+        {"kernel_gt_image", 9, 19, 3, 4, 7, 7, 1, 3, 1},
+    };
+    std::vector<VariantCtx> vs = available_variants();
+    if (vs.empty()) { WARN("skipped: no SIMD variant on this CPU"); return; }
+    Ctx ref("scalar", 2);
+    REQUIRE(ref.ctx != nullptr);
+    std::mt19937 rng(555);
+    for (const auto& row : rows)
+        for (qgpu_dtype dt : {QGPU_DTYPE_INT8, QGPU_DTYPE_FLOAT32})
+            for (qgpu_activation act : {QGPU_ACTIVATION_NONE, QGPU_ACTIVATION_LEAKY_RELU}) {
+                ConvCase c = cases::suite_case(row, rng, QGPU_PRECISION_INT8, dt);
+                c.desc.activation = act;
+                c.desc.leaky_slope = 0.1f;
+                c.desc.input_quant.zero_point = dt == QGPU_DTYPE_INT8 ? -128 : 127;
+                INFO(c.describe());
+                cases::Output want;
+                REQUIRE(cases::run_case(ref.ctx, c, &want) == QGPU_OK);
+                check_exact(vs, c, want);
+            }
 }
