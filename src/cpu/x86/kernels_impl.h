@@ -55,8 +55,10 @@ struct Ops {
         }
         const VI nudge = _mm512_set1_epi64(int64_t(1) << 30);
         const VI pe = _mm512_add_epi64(_mm512_mul_epi32(s, m0), nudge);
+        // vpmuldq reads the low dword of each qword: the odd lanes of m0 are shifted down by the
+        // (port-cheap) dword shuffle instead of a second 64-bit shift
         const VI po = _mm512_add_epi64(
-            _mm512_mul_epi32(_mm512_srli_epi64(s, 32), _mm512_srli_epi64(m0, 32)), nudge);
+            _mm512_mul_epi32(_mm512_srli_epi64(s, 32), _mm512_shuffle_epi32(m0, _MM_PERM_DDBB)), nudge);
         // bits 31..62 of each 64-bit product: even lanes by >> 31, odd lanes (upper dword) by << 1
         const VI high = _mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64(pe, 31), _mm512_slli_epi64(po, 1));
         const VI rem = _mm512_and_si512(high, mask);
