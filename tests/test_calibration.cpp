@@ -152,7 +152,8 @@ TEST_CASE("calibrator misuse gives status codes and messages", "[calibration]") 
     REQUIRE_FAILS(qgpu_calibrator_compute(cal.c, &o, &r), QGPU_ERROR_INVALID_ARGUMENT);
     REQUIRE(std::string(qgpu_last_error()).find("unknown") != std::string::npos);
     CHECK(std::string(qgpu_calib_method_name(qgpu_calib_method(17))) == "?");
-    o.method = qgpu_calib_method(-1);
+    const int32_t minus_one = -1;  // what a C caller can store in the enum
+    std::memcpy(&o.method, &minus_one, sizeof minus_one);
     REQUIRE_FAILS(qgpu_calibrator_compute(cal.c, &o, &r), QGPU_ERROR_INVALID_ARGUMENT);
     qgpu_calib_options_init(&o);
     o.struct_size = 2;

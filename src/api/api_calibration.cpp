@@ -258,7 +258,8 @@ qgpu_status qgpu_table_get_weight_scales(qgpu_table t, const char* layer, float*
         const NcnnTable::Entry* e = t->impl.find_weights(layer);
         if (!e) return failf(QGPU_ERROR_INVALID_ARGUMENT, "no weight scales for layer '%s'", layer);
         *count = e->scales.size();
-        std::memcpy(scales, e->scales.data(), std::min(capacity, e->scales.size()) * sizeof(float));
+        const size_t n = std::min(capacity, e->scales.size());
+        if (n) std::memcpy(scales, e->scales.data(), n * sizeof(float));
         return QGPU_OK;
     });
 }

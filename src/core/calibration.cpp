@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 #include "core/requant.h"
@@ -293,9 +294,13 @@ double Calibrator::threshold_mse() const {
 Status Calibrator::compute(const qgpu_calib_options& o, qgpu_calib_result* r) const {
     if (count_ == 0)
         return fail(QGPU_ERROR_INVALID_ARGUMENT, "no data observed: nothing to calibrate");
-    const qgpu_calib_method m = o.method;
-    if (int(m) < int(QGPU_CALIB_MINMAX) || int(m) > int(QGPU_CALIB_AUTO))
-        return failf(QGPU_ERROR_INVALID_ARGUMENT, "unknown calibration method %d", int(m));
+    // a C caller may store any int in the enum: read it as one (no out-of-range enum load)
+    int32_t raw = 0;
+    static_assert(sizeof raw == sizeof o.method, "32-bit enum");
+    std::memcpy(&raw, &o.method, sizeof raw);
+    if (raw < int32_t(QGPU_CALIB_MINMAX) || raw > int32_t(QGPU_CALIB_AUTO))
+        return failf(QGPU_ERROR_INVALID_ARGUMENT, "unknown calibration method %d", int(raw));
+    const qgpu_calib_method m = qgpu_calib_method(raw);
     const bool needs_hist = m != QGPU_CALIB_MINMAX && m != QGPU_CALIB_MINMAX_ASYMMETRIC;
     if (needs_hist && !histogram_complete()) {
         if (!histogram_pass_)
