@@ -116,8 +116,13 @@ void check_exact(std::vector<VariantCtx>& vs, ConvCase& c, const cases::Output& 
 }  // namespace
 
 TEST_CASE("cpu ISA variants: forcing what the CPU lacks is refused", "[cpu-isa]") {
+#if defined(__x86_64__) || defined(__i386__)
+    const bool x86 = true;
+#else
+    const bool x86 = false;  // under qemu /proc/cpuinfo shows the x86 host: x86 kernels must be refused
+#endif
     const std::set<std::string> flags = cpuinfo_flags();
-    if (flags.empty()) {
+    if (x86 && flags.empty()) {
         WARN("skipped: /proc/cpuinfo has no flags line");
         return;
     }
@@ -128,7 +133,7 @@ TEST_CASE("cpu ISA variants: forcing what the CPU lacks is refused", "[cpu-isa]"
     };
     int refused = 0;
     for (const auto& row : table) {
-        bool has = true;
+        bool has = x86;
         for (const char* n : row.needs) has = has && flags.count(n);
         qgpu_context_desc desc;
         qgpu_context_desc_init(&desc);
