@@ -5,6 +5,7 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <regex>
 #include <sstream>
 
@@ -177,5 +178,94 @@ TEST_CASE("onnx: qgpu_net_calibrate builds the int8 table from samples", "[net][
     qgpu_net_destroy(fnet);
     qgpu_table_destroy(table);
     qgpu_table_destroy(table2);
+    qgpu_context_destroy(ctx);
+}
+
+namespace {
+
+// Reference thresholds of one method for every Conv/Gemm input, by ONNX node name.
+std::map<std::string, double> reference_thresholds(const std::string& method) {
+    std::ifstream f(kDir + "calibration_reference.json");
+    const std::string json((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    const std::regex node("\"(/[^\"]+)\": \\{\\s*\"op\"");
+    const std::regex value("\"" + method + "\": ([-+0-9.eE]+)");
+    std::map<std::string, double> out;
+    for (auto it = std::sregex_iterator(json.begin(), json.end(), node); it != std::sregex_iterator(); ++it) {
+        std::smatch v;
+        const std::string rest = json.substr(size_t(it->position() + it->length()));
+        if (std::regex_search(rest, v, value)) out[(*it)[1]] = std::stod(v[1]);
+    }
+    return out;
+}
+
+bool read_train_images(size_t count, std::vector<float>* x) {
+    FILE* p = popen("gzip -dc /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz 2>/dev/null", "r");
+    if (!p) return false;
+    std::vector<unsigned char> px(16 + count * 784);
+    const size_t got = std::fread(px.data(), 1, px.size(), p);
+    while (std::fgetc(p) != EOF) {}  // drain so gzip exits cleanly
+    pclose(p);
+    if (got != px.size()) return false;
+    x->resize(count * 784);
+    for (size_t i = 0; i < x->size(); ++i) (*x)[i] = (float(px[16 + i]) / 255.0f - 0.2860f) / 0.3530f;
+    return true;
+}
+
+}  // namespace
+
+TEST_CASE("onnx: calibration thresholds of every conv input match the reference", "[net][onnx][calibration][fashion]") {
+    std::vector<float> train;
+    if (!std::ifstream(kDir + "calibration_reference.json").good() || !read_train_images(1000, &train)) {
+        WARN("skipped: needs ../shared/models/fashion_cnn and Debian's dataset-fashion-mnist");
+        return;
+    }
+    std::string why;
+    qgpu_context ctx = cases::make_context(QGPU_BACKEND_CPU, nullptr, 2, &why);
+    REQUIRE(ctx);
+    const std::string model = kDir + "model.onnx";
+    qgpu_net_desc d;
+    qgpu_net_desc_init(&d);
+    d.param_path = model.c_str();
+    d.precision = QGPU_PRECISION_FLOAT32;
+    d.batch = 50;
+    qgpu_net net = nullptr;
+    const qgpu_status st = qgpu_net_create(ctx, &d, &net);
+    if (st == QGPU_ERROR_UNSUPPORTED) {
+        WARN("skipped: " << qgpu_last_error());
+        qgpu_context_destroy(ctx);
+        return;
+    }
+    REQUIRE(st == QGPU_OK);
+    struct Method { const char* reference; qgpu_calib_method method; int kl_variant; double tolerance; };
+    // MinMax: exact up to float rounding. Percentile: 0.5 % (we return the upper edge of the
+    // histogram bin holding the percentile, the reference interpolates sorted values; observed
+    // <= 0.24 %). KL as today's ncnn2table (fractional merge): observed identical on all 7.
+    // The 2018 variant is reported only: it matches the reference on the network input but not
+    // on post-ReLU tensors (up to 38 % apart: the reference's "kl_nozero" is not that recipe).
+    const Method methods[] = {{"minmax", QGPU_CALIB_MINMAX, QGPU_KL_NCNN, 1e-4},
+                              {"percentile_99.99", QGPU_CALIB_PERCENTILE, QGPU_KL_NCNN, 0.005},
+                              {"kl_nozero_fractional", QGPU_CALIB_KL, QGPU_KL_NCNN, 1.0 / 2048},
+                              {"kl_nozero", QGPU_CALIB_KL, QGPU_KL_NCNN2018, -1.0}};
+    for (const Method& m : methods) {
+        qgpu_calib_options o;
+        qgpu_calib_options_init(&o);
+        o.method = m.method;
+        o.percentile = 99.99;
+        o.kl_variant = m.kl_variant;
+        qgpu_table table = nullptr;
+        REQUIRE(qgpu_table_create(&table) == QGPU_OK);
+        REQUIRE(qgpu_net_calibrate(net, "input", train.data(), 1000, &o, table) == QGPU_OK);
+        const auto ref = reference_thresholds(m.reference);
+        REQUIRE(ref.size() == 7);
+        for (const auto& r : ref) {
+            qgpu_quant q;
+            REQUIRE(qgpu_table_get_activation_quant(table, r.first.c_str(), &q) == QGPU_OK);
+            const double ours = double(q.scale) * 127.0;
+            WARN(m.reference << " " << r.first << ": qgpu " << ours << ", reference " << r.second);
+            if (m.tolerance >= 0) CHECK(std::fabs(ours - r.second) <= m.tolerance * std::max(r.second, 1e-6) + 1e-6);
+        }
+        qgpu_table_destroy(table);
+    }
+    qgpu_net_destroy(net);
     qgpu_context_destroy(ctx);
 }
