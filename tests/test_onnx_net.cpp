@@ -24,20 +24,28 @@ std::vector<T> read_raw(const std::string& path) {
     return out;
 }
 
-// An ncnn-format table (ncnn scale = 127 / threshold) keyed by ONNX node name, from one method's
-// thresholds in calibration_reference.json.
-std::string write_table(const std::string& method) {
+// Reference thresholds of one method for every Conv/Gemm input, by ONNX node name.
+std::map<std::string, double> reference_thresholds(const std::string& method) {
     std::ifstream f(kDir + "calibration_reference.json");
     const std::string json((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
     const std::regex node("\"(/[^\"]+)\": \\{\\s*\"op\"");
     const std::regex value("\"" + method + "\": ([-+0-9.eE]+)");
-    std::ostringstream table;
+    std::map<std::string, double> out;
     for (auto it = std::sregex_iterator(json.begin(), json.end(), node); it != std::sregex_iterator(); ++it) {
         std::smatch v;
         const std::string rest = json.substr(size_t(it->position() + it->length()));
-        REQUIRE(std::regex_search(rest, v, value));
-        table << (*it)[1] << " " << 127.0 / std::stod(v[1]) << "\n";
+        if (std::regex_search(rest, v, value)) out[(*it)[1]] = std::stod(v[1]);
     }
+    return out;
+}
+
+// An ncnn-format table (ncnn scale = 127 / threshold) keyed by ONNX node name, from one method's
+// thresholds in calibration_reference.json.
+std::string write_table(const std::string& method) {
+    const std::map<std::string, double> thresholds = reference_thresholds(method);
+    REQUIRE(thresholds.size() == 7);  // every Conv/Gemm input
+    std::ostringstream table;
+    for (const auto& t : thresholds) table << t.first << " " << 127.0 / t.second << "\n";
     const std::string path = std::string(std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp") + "/qgpu_fashion_" + method + ".table";
     std::ofstream(path) << table.str();
     return path;
@@ -182,21 +190,6 @@ TEST_CASE("onnx: qgpu_net_calibrate builds the int8 table from samples", "[net][
 }
 
 namespace {
-
-// Reference thresholds of one method for every Conv/Gemm input, by ONNX node name.
-std::map<std::string, double> reference_thresholds(const std::string& method) {
-    std::ifstream f(kDir + "calibration_reference.json");
-    const std::string json((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-    const std::regex node("\"(/[^\"]+)\": \\{\\s*\"op\"");
-    const std::regex value("\"" + method + "\": ([-+0-9.eE]+)");
-    std::map<std::string, double> out;
-    for (auto it = std::sregex_iterator(json.begin(), json.end(), node); it != std::sregex_iterator(); ++it) {
-        std::smatch v;
-        const std::string rest = json.substr(size_t(it->position() + it->length()));
-        if (std::regex_search(rest, v, value)) out[(*it)[1]] = std::stod(v[1]);
-    }
-    return out;
-}
 
 bool read_train_images(size_t count, std::vector<float>* x) {
     FILE* p = popen("gzip -dc /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz 2>/dev/null", "r");

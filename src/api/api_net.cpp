@@ -5,6 +5,7 @@
 
 #include "api/objects.h"
 #include "model/net.h"
+#include "model/onnx_import.h"
 
 using namespace qgpu;
 
@@ -44,9 +45,7 @@ qgpu_status qgpu_net_create(qgpu_context ctx, const qgpu_net_desc* d, qgpu_net* 
             return failf(QGPU_ERROR_INVALID_ARGUMENT, "qgpu_net_desc.struct_size is %u: call qgpu_net_desc_init()",
                          d->struct_size);
         if (!d->param_path) return fail(QGPU_ERROR_INVALID_ARGUMENT, "param_path is required");
-        const std::string param = d->param_path;
-        const bool onnx = param.size() > 5 && param.compare(param.size() - 5, 5, ".onnx") == 0;
-        if (!onnx && !d->bin_path)
+        if (!model::is_onnx_path(d->param_path) && !d->bin_path)
             return fail(QGPU_ERROR_INVALID_ARGUMENT, "bin_path is required for an ncnn model");
         if (d->precision != QGPU_PRECISION_INT8 && d->precision != QGPU_PRECISION_FLOAT32)
             return failf(QGPU_ERROR_INVALID_ARGUMENT, "unknown precision %d", int(d->precision));

@@ -51,7 +51,7 @@ public:
         if (opt_.batch <= 0 || opt_.batch > 4096)
             return failf(QGPU_ERROR_INVALID_ARGUMENT, "batch must be in [1, 4096] (got %d)", opt_.batch);
         const std::string& path = opt_.param_path;
-        if (path.size() > 5 && path.compare(path.size() - 5, 5, ".onnx") == 0)
+        if (is_onnx_path(path))
             QGPU_TRY(import_onnx(path, opt_.batch, &m_));
         else
             QGPU_TRY(load_ncnn_model(path, opt_.bin_path, &m_));

@@ -13,5 +13,10 @@ namespace model {
 // that does not parse.
 Status import_onnx(const std::string& path, int32_t batch, NcnnModel* model);
 
+// Whether a model path names an ONNX file (by its ".onnx" suffix) rather than an ncnn .param.
+inline bool is_onnx_path(const std::string& path) {
+    return path.size() > 5 && path.compare(path.size() - 5, 5, ".onnx") == 0;
+}
+
 }  // namespace model
 }  // namespace qgpu
