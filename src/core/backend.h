@@ -89,6 +89,12 @@ public:
     virtual Status create_conv(const ConvPlan& plan, std::unique_ptr<ConvKernel>* out) = 0;
     // Backends without network layers yet say so (the model runtime reports it at load time).
     virtual Status create_op(const OpPlan& plan, std::unique_ptr<OpKernel>* out);
+    // A batch of kernel runs (a network's layers): between begin_batch() and end_batch() a
+    // backend may record runs without executing them (a GPU: one command buffer, one submit);
+    // end_batch() executes what was recorded and waits for it. No Buffer::read/write happens
+    // inside a batch. After an error the caller still calls end_batch(), which then discards.
+    virtual Status begin_batch() { return QGPU_OK; }
+    virtual Status end_batch() { return QGPU_OK; }
 };
 
 struct BackendDriver {

@@ -504,6 +504,13 @@ Status Net::shape(const std::string& blob, int32_t shape[4]) {
 }
 
 Status Net::run() {
+    QGPU_TRY(device_->begin_batch());
+    const Status status = run_steps();
+    const Status flushed = device_->end_batch();
+    return status != QGPU_OK ? status : flushed;
+}
+
+Status Net::run_steps() {
     for (Step& s : steps_) {
         const qgpu_tensor_t* o = tensors_[size_t(s.output)];
         const TensorRef out{o->desc, o->buffer.get()};

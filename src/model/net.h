@@ -49,6 +49,7 @@ public:
 private:
     Net() = default;
     Status find(const std::string& blob, qgpu_tensor_t** out);
+    Status run_steps();  // every layer in order, inside one device batch (run())
 
     std::shared_ptr<Device> device_;
     std::vector<std::string> blob_names_;
