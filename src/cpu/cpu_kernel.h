@@ -32,12 +32,10 @@ std::unique_ptr<ConvKernel> make_reference_conv(const ConvPlan& plan, ThreadPool
 // Reference kernels for the network layers around the convs (pooling, concat, softmax, ...).
 Status make_reference_op(const OpPlan& plan, ThreadPool* pool, std::unique_ptr<OpKernel>* out);
 
-#if defined(__x86_64__)
-namespace x86 {
+#if defined(__x86_64__) || defined(__aarch64__)
 struct IsaKernels;
-}
-// The SIMD convolution (fast_conv.cpp) on the kernels of one x86 ISA.
-std::unique_ptr<ConvKernel> make_fast_conv(const ConvPlan& plan, ThreadPool* pool, const x86::IsaKernels* k);
+// The SIMD convolution (fast_conv.cpp) on the kernels of one ISA (src/cpu/isa_kernels.h).
+std::unique_ptr<ConvKernel> make_fast_conv(const ConvPlan& plan, ThreadPool* pool, const IsaKernels* k);
 #endif
 
 }  // namespace cpu

@@ -17,13 +17,11 @@
 
 #include "core/layout.h"
 #include "cpu/cpu_kernel.h"
-#include "cpu/x86/x86_kernels.h"
+#include "cpu/isa_kernels.h"
 
 namespace qgpu {
 namespace cpu {
 namespace {
-
-using namespace x86;
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
@@ -437,7 +435,7 @@ private:
 
 }  // namespace
 
-std::unique_ptr<ConvKernel> make_fast_conv(const ConvPlan& plan, ThreadPool* pool, const x86::IsaKernels* k) {
+std::unique_ptr<ConvKernel> make_fast_conv(const ConvPlan& plan, ThreadPool* pool, const IsaKernels* k) {
     const ConvShape& s = plan.shape;
     // float products of |x - z_x| <= 255 and |w| <= 127 stay exact below 2^24: <= 518 taps
     if (s.is_depthwise() && (plan.precision == QGPU_PRECISION_FLOAT32 || s.kernel_h * s.kernel_w <= 518))

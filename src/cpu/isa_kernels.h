@@ -1,0 +1,98 @@
+// The interface between the generic fast CPU convolution (src/cpu/fast_conv.cpp: weight packing,
+// input repacking, scheduling) and the per-ISA kernels (src/cpu/x86/isa_*.cpp, src/cpu/arm/isa_*.cpp,
+// each compiled with its own -m / -march flags and only called after CPUID / getauxval said the
+// CPU has them). Plain data only: the ISA files use no standard-library templates, so no
+// AVX-512 / dotprod code can leak into generic code through a shared inline instantiation.
+#pragma once
+#include <cstdint>
+
+namespace qgpu {
+namespace cpu {
+
+// How the GEMM kernels see the input and the weights (one 32-bit "word" is what one broadcast
+// feeds to one dot-product lane).
+enum WordFormat : int32_t {
+    WORD_U8X4 = 0,   // 4 channels as u8 (x + 128), weights s8: vpdpbusd. Padding holds z_x + 128;
+                     // correction (z_x + 128) * sum(w).
+    WORD_I16X2 = 1,  // 2 channels as s16 (x - z_x), weights s16: vpmaddwd. Padding holds 0.
+    WORD_F32 = 2,    // 1 channel as float, weights float: FMA (fp32 convolution). Padding 0.0f.
+    WORD_S8X4 = 3,   // 4 channels as raw s8 x, weights s8: NEON sdot / smmla / smull. Padding
+                     // holds z_x; correction z_x * sum(w).
+};
+
+enum OutMode : int32_t {
+    OUT_INT8 = 0,      // int32 accumulator -> requantize -> int8 NHWC4
+    OUT_F32_DEQ = 1,   // int32 accumulator -> float(sum) * scale + bias, activation -> NCHW
+    OUT_F32 = 2,       // float accumulator -> + bias, activation -> NCHW
+};
+
+enum FloatAct : int32_t { FACT_NONE = 0, FACT_CLAMP = 1, FACT_LEAKY = 2 };
+
+// Output-stage parameters. Per-channel arrays are padded to whole vector blocks and indexed by
+// (global block) * lanes + lane, where global block = group * blocks_per_group + block.
+struct OutParams {
+    int32_t mode = OUT_INT8;
+    const int32_t* add = nullptr;  // int modes: added to the raw dot sum (bias_q - correction,
+                                   // or -correction for OUT_F32_DEQ)
+    const int32_t* m0 = nullptr;
+    const int32_t* lshift = nullptr;
+    const int32_t* rshift = nullptr;
+    const int32_t* m0n = nullptr;  // LeakyReLU multiplier for negative accumulators
+    const int32_t* lshiftn = nullptr;
+    const int32_t* rshiftn = nullptr;
+    const int32_t* rmask = nullptr;   // (1 << rshift) - 1
+    const int32_t* rmaskn = nullptr;
+    int32_t any_left = 0;  // some channel has a left shift (multiplier >= 1): saturating path
+    int32_t leaky = 0;
+    int32_t zp = 0;
+    int32_t lo = 0, hi = 0;  // clamp bounds of requantize() before + zp: qmin - zp, qmax - zp
+    const float* scale = nullptr;  // OUT_F32_DEQ
+    const float* bias = nullptr;   // OUT_F32_DEQ, OUT_F32
+    int32_t fact = FACT_NONE;
+    float act_lo = 0, act_hi = 0, slope = 0;
+};
+
+struct GemmParams {
+    int32_t words = 0;               // words per pixel of one group in the packed input
+    int32_t taps = 0;                // kernel_h * kernel_w
+    const int64_t* tap_off = nullptr;  // byte offset of each tap from the pixel's origin
+    const int64_t* pix_off = nullptr;  // byte offset of each output pixel's origin [M]
+    int64_t M = 0;                   // output pixels per image
+    const uint8_t* weights = nullptr;  // packed, see fast_conv.cpp
+    int32_t blocks_per_group = 0;
+    int32_t cout_g = 0;
+    int32_t out_c = 0, out_c4 = 0;
+    OutParams out;
+};
+
+struct DwParams {
+    int32_t C = 0, CL = 0;  // channels, channels padded to whole vectors
+    int32_t kh = 0, kw = 0, sh = 0, sw = 0, dh = 0, dw = 0;
+    int64_t Wp = 0;         // padded input width (pixels)
+    int32_t out_h = 0, out_w = 0, out_c4 = 0;
+    const float* weights = nullptr;  // [tap][CL]
+    OutParams out;  // per-channel arrays indexed by channel
+};
+
+struct IsaKernels {
+    const char* name;
+    int32_t lanes;        // int32/float lanes per vector
+    int32_t int8_format;  // WORD_U8X4 or WORD_I16X2
+    int32_t max_blocks;   // most vector blocks of output channels one GEMM tile holds
+    int32_t tile_quant;   // pixel chunks should be multiples of this (every tile size divides it)
+    // Output pixels [m_begin, m_end) of group g, blocks [blk0, blk0 + nb), one image.
+    // `in` points at the packed input of group g of that image, `out` at the output image.
+    void (*gemm_int)(const GemmParams&, const uint8_t* in, void* out, int32_t g, int32_t blk0,
+                     int32_t nb, int64_t m_begin, int64_t m_end);
+    void (*gemm_f32)(const GemmParams&, const uint8_t* in, void* out, int32_t g, int32_t blk0,
+                     int32_t nb, int64_t m_begin, int64_t m_end);
+    // Output row oy of a depthwise conv (float-exact products of the padded float input).
+    void (*dw_row)(const DwParams&, const float* in, void* out, int32_t oy);
+    // Int8 weights are packed in groups of this many consecutive words of one output channel:
+    // [tap][ceil(words / g)][block][lane][g words] (1: one word per lane, the broadcast
+    // kernels; 2: smmla's 8-byte rows). The fp32 GEMM always uses 1.
+    int32_t int8_word_group = 1;
+};
+
+}  // namespace cpu
+}  // namespace qgpu
