@@ -74,6 +74,23 @@ struct DwParams {
     OutParams out;  // per-channel arrays indexed by channel
 };
 
+// Int8 depthwise on 4-tap words (dot-product ISAs). Packed input of one image, written once
+// per run by dw_word_pack_row: [padded row][padded column][CL] 32-bit words, where word (y, x, c)
+// holds bytes i = 0..3: x_q[y][x + i * dw][c] + 128 as u8 (z_x + 128 outside the image), so one
+// vpdpbusd lane sums 4 horizontal taps of one channel. Weights: [ky][word j][CL] words whose
+// byte i is w[c][ky][4 j + i] (0 beyond kw). acc = dot - (z_x + 128) * sum(w), exact.
+struct DwWordParams {
+    int32_t C = 0, CL = 0;     // channels, channels padded to whole vectors
+    int32_t kh = 0, nwk = 0;   // kernel rows, words per kernel row (ceil(kw / 4))
+    int32_t sh = 0, sw = 0, dh = 0, dw = 0;
+    int64_t Wp = 0;            // packed columns: in_w + pad_left + pad_right
+    int32_t in_w = 0, in_c4 = 0, pad_left = 0;
+    int32_t out_h = 0, out_w = 0, out_c4 = 0;
+    const int8_t* pad_pixel = nullptr;  // CL bytes of z_x: what a padding tap reads
+    const uint8_t* weights = nullptr;
+    OutParams out;             // OUT_INT8 or OUT_F32_DEQ; per-channel arrays indexed by channel
+};
+
 struct IsaKernels {
     const char* name;
     int32_t lanes;        // int32/float lanes per vector
@@ -92,6 +109,11 @@ struct IsaKernels {
     // [tap][ceil(words / g)][block][lane][g words] (1: one word per lane, the broadcast
     // kernels; 2: smmla's 8-byte rows). The fp32 GEMM always uses 1.
     int32_t int8_word_group = 1;
+    // Int8 depthwise on 4-tap words (nullptr where the ISA has no u8 x s8 dot product: the
+    // float dw_row is used). Pack: padded row of one image from its NHWC4 input row `src`
+    // (nullptr: a padding row). Row: output row oy of one image.
+    void (*dw_word_pack_row)(const DwWordParams&, const int8_t* src, uint8_t* dst) = nullptr;
+    void (*dw_word_row)(const DwWordParams&, const uint8_t* in, void* out, int32_t oy) = nullptr;
 };
 
 }  // namespace cpu

@@ -8,6 +8,7 @@ namespace cpu {
 namespace x86 {
 
 using cpu::DwParams;
+using cpu::DwWordParams;
 using cpu::FloatAct;
 using cpu::GemmParams;
 using cpu::IsaKernels;
