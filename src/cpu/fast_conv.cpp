@@ -68,7 +68,9 @@ struct OutArrays {
             const size_t cc = size_t(c);
             bias[size_t(i)] = plan.bias_f32[cc];
             if (plan.precision == QGPU_PRECISION_FLOAT32) continue;
-            const int32_t corr = format == WORD_U8X4 ? (128 + zx) * plan.weight_sums[cc] : 0;
+            const int32_t corr = format == WORD_U8X4   ? (128 + zx) * plan.weight_sums[cc]
+                                 : format == WORD_S8X4 ? zx * plan.weight_sums[cc]
+                                                       : 0;
             scale[size_t(i)] = plan.dequant_scale[cc];
             if (mode == OUT_INT8) {
                 add[size_t(i)] = plan.bias_q[cc] - corr;
@@ -135,7 +137,7 @@ public:
         cin_g_ = s.in_c_per_group();
         cout_g_ = s.out_c_per_group();
         fmt_ = plan.precision == QGPU_PRECISION_FLOAT32 ? WORD_F32 : k->int8_format;
-        cpw_ = fmt_ == WORD_U8X4 ? 4 : fmt_ == WORD_I16X2 ? 2 : 1;
+        cpw_ = (fmt_ == WORD_U8X4 || fmt_ == WORD_S8X4) ? 4 : fmt_ == WORD_I16X2 ? 2 : 1;
         esize_ = 4 / cpw_;
         // groups == 1 int8: the whole NHWC4 pixel, so a row copies in one contiguous sweep
         const int32_t cpad = (G_ == 1 && fmt_ != WORD_F32) ? round_up4(s.in_c)
@@ -227,7 +229,10 @@ private:
         const ConvShape& s = plan_.shape;
         const int32_t L = k_->lanes;
         const int64_t VB = int64_t(L) * 4;
-        const int64_t K = int64_t(taps_) * words_;
+        // words of one lane packed together (isa_kernels.h): [tap][word group][block][lane][wg]
+        const int32_t wg = fmt_ == WORD_F32 ? 1 : k_->int8_word_group;
+        const int64_t ngw = ceil_div(words_, wg);
+        const int64_t K = int64_t(taps_) * ngw * wg;
         weights_.assign(size_t(int64_t(G_) * nblocks_ * K * VB), 0);
         for (int32_t g = 0; g < G_; ++g)
             for (const auto& bgp : bgroups_) {
@@ -240,12 +245,13 @@ private:
                                 const int32_t local = (b0 + ob) * L + lane;
                                 if (local >= cout_g_) continue;
                                 const int64_t oc = int64_t(g) * cout_g_ + local;
-                                uint8_t* dst = base + ((int64_t(t) * words_ + i) * nb + ob) * VB + lane * 4;
+                                uint8_t* dst = base + ((int64_t(t) * ngw + i / wg) * nb + ob) * VB * wg +
+                                               (int64_t(lane) * wg + i % wg) * 4;
                                 for (int32_t j = 0; j < cpw_; ++j) {
                                     const int32_t ic = i * cpw_ + j;
                                     if (ic >= cin_g_) continue;
                                     const size_t src = size_t((oc * cin_g_ + ic) * taps_ + t);  // OIHW
-                                    if (fmt_ == WORD_U8X4) {
+                                    if (fmt_ == WORD_U8X4 || fmt_ == WORD_S8X4) {
                                         dst[j] = uint8_t(plan_.weights_q[src]);
                                     } else if (fmt_ == WORD_I16X2) {
                                         const int16_t v = plan_.weights_q[src];
@@ -265,8 +271,10 @@ private:
         uint8_t* row = packed + int64_t(img) * ib_ + int64_t(g) * gb_ + int64_t(yp) * wp_ * pb_;
         const int32_t iy = yp - s.pad_top;
         const int32_t zx = plan_.input_quant.zero_point;
-        if (fmt_ == WORD_U8X4) {
-            const uint8_t padv = uint8_t(zx + 128);
+        if (fmt_ == WORD_U8X4 || fmt_ == WORD_S8X4) {
+            // S8X4 (NEON) keeps x as it is, U8X4 (VNNI) flips the sign bit: x + 128 as u8
+            const uint8_t flip = fmt_ == WORD_U8X4 ? 0x80u : 0u;
+            const uint8_t padv = uint8_t(zx + (fmt_ == WORD_U8X4 ? 128 : 0));
             if (iy < 0 || iy >= s.in_h) { std::memset(row, padv, size_t(wp_ * pb_)); return; }
             std::memset(row, padv, size_t(s.pad_left * pb_));
             std::memset(row + (s.pad_left + s.in_w) * pb_, padv, size_t(s.pad_right * pb_));
@@ -275,13 +283,13 @@ private:
             uint8_t* dst = row + s.pad_left * pb_;
             if (G_ == 1) {
                 const int64_t nbytes = int64_t(s.in_w) * c4;
-                for (int64_t i = 0; i < nbytes; ++i) dst[i] = uint8_t(src[i] ^ 0x80u);
+                for (int64_t i = 0; i < nbytes; ++i) dst[i] = uint8_t(src[i] ^ flip);
                 return;
             }
             for (int32_t x = 0; x < s.in_w; ++x) {
                 const uint8_t* sp = src + int64_t(x) * c4 + int64_t(g) * cin_g_;
                 uint8_t* dp = dst + x * pb_;
-                for (int32_t c = 0; c < cin_g_; ++c) dp[c] = uint8_t(sp[c] ^ 0x80u);
+                for (int32_t c = 0; c < cin_g_; ++c) dp[c] = uint8_t(sp[c] ^ flip);
                 for (int64_t c = cin_g_; c < pb_; ++c) dp[c] = padv;
             }
         } else if (fmt_ == WORD_I16X2) {
