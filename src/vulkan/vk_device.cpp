@@ -19,11 +19,30 @@ extern const size_t spirv_conv_int8_dense_dot_words, spirv_conv_int8_generic_dot
 extern const size_t spirv_conv_int8_dense_nodot_words, spirv_conv_int8_generic_nodot_words,
     spirv_conv_int8_dw_nodot_words;
 extern const size_t spirv_conv_f32_words;
+extern const uint32_t spirv_op_pool[], spirv_op_concat[], spirv_op_softmax[], spirv_op_pointwise[];
+extern const size_t spirv_op_pool_words, spirv_op_concat_words, spirv_op_softmax_words, spirv_op_pointwise_words;
 
 namespace {
 
 constexpr uint32_t kPushBytes = 112;  // the largest push-constant block of the shaders
 constexpr uint64_t kFenceTimeoutNs = 120ull * 1000 * 1000 * 1000;
+constexpr uint32_t kTransientSetsPerPool = 64;  // run_dispatches() descriptor sets per pool
+
+// Between two recorded runs: their compute writes and copies before the next reads/writes.
+void record_run_barrier(const Api& api, VkCommandBuffer cb) {
+    VkMemoryBarrier mb{};
+    mb.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER;
+    mb.srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT;
+    mb.dstAccessMask = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_READ_BIT |
+                       VK_ACCESS_TRANSFER_WRITE_BIT;
+    const VkPipelineStageFlags stages = VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT;
+    api.vkCmdPipelineBarrier(cb, stages, stages, 0, 1, &mb, 0, nullptr, 0, nullptr);
+}
+
+bool batching_disabled() {
+    const char* v = std::getenv("QGPU_VULKAN_BATCH");
+    return v && std::strcmp(v, "0") == 0;
+}
 
 bool has_extension(const std::vector<VkExtensionProperties>& exts, const char* name) {
     for (const VkExtensionProperties& e : exts)
@@ -334,6 +353,7 @@ VulkanDevice::~VulkanDevice() {
             if (p.layout) api_.vkDestroyPipelineLayout(device_, p.layout, nullptr);
             if (p.set_layout) api_.vkDestroyDescriptorSetLayout(device_, p.set_layout, nullptr);
         }
+        for (TransientPool& t : transient_pools_) api_.vkDestroyDescriptorPool(device_, t.pool, nullptr);
         if (pipeline_cache_) api_.vkDestroyPipelineCache(device_, pipeline_cache_, nullptr);
         if (fence_) api_.vkDestroyFence(device_, fence_, nullptr);
         if (command_pool_) api_.vkDestroyCommandPool(device_, command_pool_, nullptr);
@@ -407,7 +427,8 @@ Status VulkanDevice::upload(const void* data, size_t bytes, std::unique_ptr<Vulk
     return QGPU_OK;
 }
 
-Status VulkanDevice::submit(const std::function<void(VkCommandBuffer)>& record) {
+Status VulkanDevice::begin_recording() {
+    ++recording_epoch_;
     QGPU_TRY(check(api_.vkResetCommandBuffer(command_buffer_, 0), "vkResetCommandBuffer"));
     VkCommandBufferBeginInfo bi{};
     bi.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO;
@@ -420,8 +441,14 @@ Status VulkanDevice::submit(const std::function<void(VkCommandBuffer)>& record) 
     mb.dstAccessMask = VK_ACCESS_MEMORY_READ_BIT | VK_ACCESS_MEMORY_WRITE_BIT;
     api_.vkCmdPipelineBarrier(command_buffer_, VK_PIPELINE_STAGE_ALL_COMMANDS_BIT, VK_PIPELINE_STAGE_ALL_COMMANDS_BIT,
                               0, 1, &mb, 0, nullptr, 0, nullptr);
-    record(command_buffer_);
+    return QGPU_OK;
+}
+
+Status VulkanDevice::submit_recorded_and_wait() {
     // make the results visible to the host (readbacks) and to later submissions
+    VkMemoryBarrier mb{};
+    mb.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER;
+    mb.srcAccessMask = VK_ACCESS_MEMORY_WRITE_BIT;
     mb.dstAccessMask = VK_ACCESS_HOST_READ_BIT | VK_ACCESS_MEMORY_READ_BIT;
     api_.vkCmdPipelineBarrier(command_buffer_, VK_PIPELINE_STAGE_ALL_COMMANDS_BIT,
                               VK_PIPELINE_STAGE_HOST_BIT | VK_PIPELINE_STAGE_ALL_COMMANDS_BIT, 0, 1, &mb, 0, nullptr,
@@ -436,11 +463,138 @@ Status VulkanDevice::submit(const std::function<void(VkCommandBuffer)>& record) 
     if (r == VK_TIMEOUT) {
         api_.vkDeviceWaitIdle(device_);
         api_.vkResetFences(device_, 1, &fence_);
+        reset_transient_sets();
         return fail(QGPU_ERROR_DEVICE, "vulkan: vkWaitForFences timed out (VK_TIMEOUT) after 120 s");
     }
     QGPU_TRY(check(r, "vkWaitForFences"));
     QGPU_TRY(check(api_.vkResetFences(device_, 1, &fence_), "vkResetFences"));
+    reset_transient_sets();  // the submission that used them is complete
     return check_validation();
+}
+
+Status VulkanDevice::submit(const std::function<void(VkCommandBuffer)>& record) {
+    if (batching_) {
+        if (batch_failed_) return fail(QGPU_ERROR_INTERNAL, "vulkan: the batch already failed");
+        if (!batch_recording_) {
+            const Status st = begin_recording();
+            if (st != QGPU_OK) { batch_failed_ = true; return st; }
+            batch_recording_ = true;
+        } else {
+            record_run_barrier(api_, command_buffer_);
+        }
+        record(command_buffer_);
+        return check_validation();
+    }
+    QGPU_TRY(begin_recording());
+    record(command_buffer_);
+    return submit_recorded_and_wait();
+}
+
+Status VulkanDevice::begin_batch() {
+    QGPU_TRY(check_validation());
+    if (batching_) return fail(QGPU_ERROR_INTERNAL, "vulkan: begin_batch inside a batch");
+    if (batching_disabled()) return QGPU_OK;
+    batching_ = true;
+    batch_recording_ = false;
+    batch_failed_ = false;
+    return QGPU_OK;
+}
+
+Status VulkanDevice::end_batch() {
+    if (!batching_) return check_validation();
+    batching_ = false;
+    if (!batch_recording_) {
+        reset_transient_sets();
+        return check_validation();
+    }
+    batch_recording_ = false;
+    if (batch_failed_) {
+        // discard: end the recording and never submit it (the next begin resets the buffer)
+        api_.vkEndCommandBuffer(command_buffer_);
+        reset_transient_sets();
+        return check_validation();
+    }
+    return submit_recorded_and_wait();
+}
+
+Status VulkanDevice::flush_batch() {
+    if (!batch_recording() || batch_failed_) return QGPU_OK;
+    batch_recording_ = false;
+    const Status st = submit_recorded_and_wait();
+    if (st != QGPU_OK) batch_failed_ = true;
+    return st;
+}
+
+Status VulkanDevice::allocate_transient_set(const Pipeline* p, VkDescriptorSet* out) {
+    // a fixed number of sets per pool, counted here: never ask a pool for more than it holds
+    while (transient_current_ < transient_pools_.size() &&
+           transient_pools_[transient_current_].used == kTransientSetsPerPool)
+        ++transient_current_;
+    if (transient_current_ == transient_pools_.size()) {
+        VkDescriptorPoolSize size{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 4 * kTransientSetsPerPool};
+        VkDescriptorPoolCreateInfo pci{};
+        pci.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO;
+        pci.maxSets = kTransientSetsPerPool;
+        pci.poolSizeCount = 1;
+        pci.pPoolSizes = &size;
+        TransientPool t;
+        QGPU_TRY(check(api_.vkCreateDescriptorPool(device_, &pci, nullptr, &t.pool), "vkCreateDescriptorPool"));
+        transient_pools_.push_back(t);
+    }
+    TransientPool& t = transient_pools_[transient_current_];
+    VkDescriptorSetAllocateInfo ai{};
+    ai.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO;
+    ai.descriptorPool = t.pool;
+    ai.descriptorSetCount = 1;
+    ai.pSetLayouts = &p->set_layout;
+    QGPU_TRY(check(api_.vkAllocateDescriptorSets(device_, &ai, out), "vkAllocateDescriptorSets"));
+    ++t.used;
+    return QGPU_OK;
+}
+
+void VulkanDevice::reset_transient_sets() {
+    // destroy rather than reset: the loader's table has no vkResetDescriptorPool (vk_loader.h)
+    for (TransientPool& t : transient_pools_) api_.vkDestroyDescriptorPool(device_, t.pool, nullptr);
+    transient_pools_.clear();
+    transient_current_ = 0;
+}
+
+Status VulkanDevice::run_dispatches(const std::vector<Dispatch>& dispatches) {
+    QGPU_TRY(check_validation());
+    std::vector<const Pipeline*> pipelines(dispatches.size());
+    std::vector<VkDescriptorSet> sets(dispatches.size());
+    for (size_t k = 0; k < dispatches.size(); ++k) {
+        const Dispatch& d = dispatches[k];
+        Status st = pipeline(d.shader, &pipelines[k]);
+        if (st == QGPU_OK) st = allocate_transient_set(pipelines[k], &sets[k]);
+        if (st != QGPU_OK) {
+            if (batching_) batch_failed_ = true;
+            return st;
+        }
+        VkDescriptorBufferInfo infos[4];
+        VkWriteDescriptorSet writes[4]{};
+        for (uint32_t i = 0; i < 4; ++i) {
+            infos[i] = {d.buffers[i] ? d.buffers[i] : d.buffers[0], 0, VK_WHOLE_SIZE};
+            writes[i].sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET;
+            writes[i].dstSet = sets[k];
+            writes[i].dstBinding = i;
+            writes[i].descriptorCount = 1;
+            writes[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
+            writes[i].pBufferInfo = &infos[i];
+        }
+        api_.vkUpdateDescriptorSets(device_, 4, writes, 0, nullptr);
+    }
+    return submit([&](VkCommandBuffer cb) {
+        for (size_t k = 0; k < dispatches.size(); ++k) {
+            const Dispatch& d = dispatches[k];
+            if (k) record_run_barrier(api_, cb);
+            api_.vkCmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_COMPUTE, pipelines[k]->pipeline);
+            api_.vkCmdBindDescriptorSets(cb, VK_PIPELINE_BIND_POINT_COMPUTE, pipelines[k]->layout, 0, 1, &sets[k], 0,
+                                         nullptr);
+            api_.vkCmdPushConstants(cb, pipelines[k]->layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, kPushBytes, d.push);
+            api_.vkCmdDispatch(cb, d.groups[0], d.groups[1], d.groups[2]);
+        }
+    });
 }
 
 Status VulkanDevice::pipeline(Shader shader, const Pipeline** out) {
@@ -465,6 +619,10 @@ Status VulkanDevice::pipeline(Shader shader, const Pipeline** out) {
             code = use_dot_ ? spirv_conv_int8_tiled_dot : spirv_conv_int8_tiled_nodot;
             words = use_dot_ ? spirv_conv_int8_tiled_dot_words : spirv_conv_int8_tiled_nodot_words;
             break;
+        case Shader::OpPool: code = spirv_op_pool; words = spirv_op_pool_words; break;
+        case Shader::OpConcat: code = spirv_op_concat; words = spirv_op_concat_words; break;
+        case Shader::OpSoftmax: code = spirv_op_softmax; words = spirv_op_softmax_words; break;
+        case Shader::OpPointwise: code = spirv_op_pointwise; words = spirv_op_pointwise_words; break;
         default:
             code = spirv_conv_f32;
             words = spirv_conv_f32_words;
@@ -530,10 +688,42 @@ void VulkanDevice::save_pipeline_cache() {
     std::rename(tmp.c_str(), cache_path_.c_str());
 }
 
+namespace {
+
+// The conv kernels (vk_conv.cpp) keep one descriptor set each and update it at every run. In a
+// batch, updating a set that the recording command buffer already binds would invalidate that
+// command buffer, so a conv run a second time in the same recording first has the batch
+// flushed (executed so far). Nets run each conv once per batch and never pay this.
+class BatchSafeConv final : public ConvKernel {
+public:
+    BatchSafeConv(VulkanDevice* dev, std::unique_ptr<ConvKernel> inner) : dev_(dev), inner_(std::move(inner)) {}
+    Status run(const TensorRef& input, const TensorRef& output) override {
+        if (dev_->batch_recording() && dev_->recording_epoch() == last_epoch_) QGPU_TRY(dev_->flush_batch());
+        const Status st = inner_->run(input, output);
+        last_epoch_ = dev_->recording_epoch();
+        return st;
+    }
+
+private:
+    VulkanDevice* dev_;
+    std::unique_ptr<ConvKernel> inner_;
+    uint64_t last_epoch_ = 0;
+};
+
+}  // namespace
+
 Status VulkanDevice::create_conv(const ConvPlan& plan, std::unique_ptr<ConvKernel>* out) {
     QGPU_TRY(check_validation());
-    if (plan.precision == QGPU_PRECISION_FLOAT32) return create_f32_conv(this, plan, out);
-    return create_int8_conv(this, plan, out);
+    std::unique_ptr<ConvKernel> conv;
+    if (plan.precision == QGPU_PRECISION_FLOAT32) QGPU_TRY(create_f32_conv(this, plan, &conv));
+    else QGPU_TRY(create_int8_conv(this, plan, &conv));
+    out->reset(new BatchSafeConv(this, std::move(conv)));
+    return QGPU_OK;
+}
+
+Status VulkanDevice::create_op(const OpPlan& plan, std::unique_ptr<OpKernel>* out) {
+    QGPU_TRY(check_validation());
+    return create_vulkan_op(this, plan, out);
 }
 
 // ---- VulkanBuffer -------------------------------------------------------------------------
@@ -575,6 +765,8 @@ Status VulkanBuffer::ensure_staging() {
 
 Status VulkanBuffer::write(const std::function<void(void*)>& fill) {
     QGPU_TRY(device_->check_validation());
+    if (device_->in_batch())  // the recorded runs have not executed yet (backend.h: never happens)
+        return fail(QGPU_ERROR_INTERNAL, "vulkan: a buffer write inside a batch");
     const Api& api = device_->api();
     VkMappedMemoryRange range{};
     range.sType = VK_STRUCTURE_TYPE_MAPPED_MEMORY_RANGE;
@@ -600,6 +792,7 @@ Status VulkanBuffer::write(const std::function<void(void*)>& fill) {
 
 Status VulkanBuffer::read(const std::function<void(const void*)>& consume) {
     QGPU_TRY(device_->check_validation());
+    if (device_->in_batch()) return fail(QGPU_ERROR_INTERNAL, "vulkan: a buffer read inside a batch");
     const Api& api = device_->api();
     VkMappedMemoryRange range{};
     range.sType = VK_STRUCTURE_TYPE_MAPPED_MEMORY_RANGE;
