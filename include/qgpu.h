@@ -272,7 +272,9 @@ typedef struct qgpu_net_desc {
     uint32_t struct_size;
     const char* param_path;     /* ncnn .param (text), or an ONNX model ending in ".onnx" */
     const char* bin_path;       /* ncnn .bin (fp32, fp16 or int8 weights); unused for ONNX */
-    const char* table_path;     /* ncnn calibration .table; required for INT8 */
+    const char* table_path;     /* ncnn calibration .table; INT8 needs one (or `table`)
+                                   unless the model carries its scales (ncnn int8 .bin,
+                                   ONNX QDQ); when given, it overrides the model's */
     qgpu_precision precision;   /* INT8 (default) or FLOAT32 */
     int32_t batch;              /* default 1 */
     const char* const* float_layers; /* names of conv layers kept in fp32 (mixed precision) */

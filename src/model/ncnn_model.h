@@ -33,6 +33,12 @@ struct NcnnLayer {
     std::vector<float> bias;
     std::vector<float> weight_int8_scales; // ncnn scales: int8 = real * scale
     std::vector<float> input_int8_scales;
+    // ONNX QDQ models give scales in qgpu's convention (real = scale * (q - zero_point)), kept
+    // exact instead of inverted into ncnn's: input_scale > 0 when the input is quantized, and
+    // weight_scales (one per output channel) with weights_int8.
+    float input_scale = 0.0f;
+    int32_t input_zero_point = 0;
+    std::vector<float> weight_scales;
     std::vector<float> output_int8_scales;
     std::vector<std::vector<float>> extra; // BatchNorm: slope, mean, var, bias; Scale; PReLU
 };

@@ -230,7 +230,18 @@ private:
         return !int8_ || std::find(opt_.float_layers.begin(), opt_.float_layers.end(), l.name) != opt_.float_layers.end();
     }
 
-    // The conv's input scale: from the calibration table, else from an int8 model's .bin.
+    // The conv's input quantization: from the calibration table, else from the model (an ONNX
+    // QDQ pair before it, or an int8 ncnn model's .bin).
+    Status input_quant(const NcnnLayer& l, qgpu_quant* quant) {
+        const bool from_table = opt_.table || table_.find_activation(l.name);
+        if (!from_table && l.input_scale > 0.0f) {
+            *quant = {l.input_scale, l.input_zero_point};
+            return QGPU_OK;
+        }
+        *quant = {0.0f, 0};
+        return input_scale(l, &quant->scale);
+    }
+
     Status input_scale(const NcnnLayer& l, float* scale) {
         const NcnnTable::Entry* e = table_.find_activation(l.name);
         float ncnn_scale = 0.0f;  // ncnn: int8 = real * s; qgpu: real = scale * int8
@@ -261,16 +272,16 @@ private:
                 for (int32_t out : l.outputs) regions.join(in, out);
         }
         std::vector<int> int8_consumers(m_.blobs.size(), 0), float_users(m_.blobs.size(), 0);
-        std::vector<float> scale(m_.blobs.size(), 0.0f);
+        std::vector<qgpu_quant> quant(m_.blobs.size(), qgpu_quant{0.0f, 0});
         for (size_t li = 0; li < m_.layers.size(); ++li) {
             const NcnnLayer& l = m_.layers[li];
             if (fused_into_[li] >= 0) continue;
             for (int32_t in : l.inputs) {
                 const int32_t r = regions.find(in);
                 if (is_conv(l) && !keep_float(l)) {
-                    float s = 0.0f;
-                    QGPU_TRY(input_scale(l, &s));
-                    scale[size_t(r)] = std::max(scale[size_t(r)], s);  // the widest range wins
+                    qgpu_quant q;
+                    QGPU_TRY(input_quant(l, &q));
+                    if (q.scale > quant[size_t(r)].scale) quant[size_t(r)] = q;  // the widest range wins
                     ++int8_consumers[size_t(r)];
                 } else if (!is_transparent(l)) {
                     ++float_users[size_t(r)];
@@ -283,7 +294,7 @@ private:
         blob_quant_.assign(m_.blobs.size(), qgpu_quant{0.0f, 0});
         for (size_t b = 0; b < m_.blobs.size(); ++b) {
             const int32_t r = regions.find(int32_t(b));
-            if (int8_consumers[size_t(r)] && !float_users[size_t(r)]) blob_quant_[b] = {scale[size_t(r)], 0};
+            if (int8_consumers[size_t(r)] && !float_users[size_t(r)]) blob_quant_[b] = quant[size_t(r)];
         }
         // aliases (Split, Dropout, Flatten) share their input's tensor
         alias_of_.resize(m_.blobs.size());
@@ -331,7 +342,8 @@ private:
     Status as_dtype(int32_t blob, qgpu_dtype dtype, qgpu_quant quant, int32_t* out) {
         const int32_t t = net_->blob_tensor_[size_t(blob)];
         const TensorDesc& d = tensor_desc(t);
-        if (d.dtype == dtype && (dtype == QGPU_DTYPE_FLOAT32 || d.quant.scale == quant.scale)) {
+        if (d.dtype == dtype && (dtype == QGPU_DTYPE_FLOAT32 ||
+                                 (d.quant.scale == quant.scale && d.quant.zero_point == quant.zero_point))) {
             *out = t;
             return QGPU_OK;
         }
@@ -404,16 +416,18 @@ private:
         int32_t in = 0;
         if (int8) {
             d.precision = QGPU_PRECISION_INT8;
-            float s = 0.0f;
-            QGPU_TRY(input_scale(l, &s));
+            qgpu_quant q;
+            QGPU_TRY(input_quant(l, &q));
             const TensorDesc& cur = tensor_desc(net_->blob_tensor_[size_t(l.inputs[0])]);
-            d.input_quant = cur.dtype == QGPU_DTYPE_INT8 ? cur.quant : qgpu_quant{s, 0};
+            d.input_quant = cur.dtype == QGPU_DTYPE_INT8 ? cur.quant : q;
             QGPU_TRY(as_dtype(l.inputs[0], QGPU_DTYPE_INT8, d.input_quant, &in));
             d.output_dtype = od.dtype;
             if (od.dtype == QGPU_DTYPE_INT8) d.output_quant = od.quant;
             if (!l.weights_int8.empty()) {
                 d.weights_int8 = l.weights_int8.data();
-                for (float ncnn_scale : l.weight_int8_scales) scales.push_back(1.0f / ncnn_scale);
+                if (!l.weight_scales.empty()) scales = l.weight_scales;  // ONNX QDQ: exact
+                else
+                    for (float ncnn_scale : l.weight_int8_scales) scales.push_back(1.0f / ncnn_scale);
                 if (scales.size() != size_t(d.out_channels))
                     return unsupported(l, "int8 weights need one scale per output channel");
                 d.weight_scales = scales.data();
@@ -424,11 +438,13 @@ private:
             d.precision = QGPU_PRECISION_FLOAT32;
             if (!l.weights_int8.empty()) {  // an int8 model run in float: dequantize the weights
                 const size_t per = l.weights_int8.size() / size_t(d.out_channels);
-                if (l.weight_int8_scales.size() != size_t(d.out_channels))
+                const bool qdq = !l.weight_scales.empty();
+                if ((qdq ? l.weight_scales.size() : l.weight_int8_scales.size()) != size_t(d.out_channels))
                     return unsupported(l, "int8 weights need one scale per output channel");
                 wf.resize(l.weights_int8.size());
                 for (size_t k = 0; k < wf.size(); ++k)
-                    wf[k] = float(l.weights_int8[k]) / l.weight_int8_scales[k / per];
+                    wf[k] = qdq ? float(l.weights_int8[k]) * l.weight_scales[k / per]
+                                : float(l.weights_int8[k]) / l.weight_int8_scales[k / per];
             }
             d.weights = wf.data();
             QGPU_TRY(as_dtype(l.inputs[0], QGPU_DTYPE_FLOAT32, {}, &in));

@@ -3,6 +3,8 @@
 #ifdef QGPU_WITH_ONNX
 #include <onnx/onnx_pb.h>
 
+#include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <map>
 #endif
@@ -29,10 +31,10 @@ public:
     Status run(const onnx::ModelProto& model) {
         const onnx::GraphProto& g = model.graph();
         for (const onnx::TensorProto& t : g.initializer()) {
-            std::vector<float> data;
-            std::vector<int64_t> dims(t.dims().begin(), t.dims().end());
-            QGPU_TRY(tensor_floats(t, &data));
-            initializers_[t.name()] = {std::move(dims), std::move(data)};
+            Initializer init;
+            init.dims.assign(t.dims().begin(), t.dims().end());
+            QGPU_TRY(decode_tensor(t, &init));
+            initializers_[t.name()] = std::move(init);
         }
         for (const onnx::ValueInfoProto& in : g.input()) {
             if (initializers_.count(in.name())) continue;
@@ -45,8 +47,75 @@ public:
 private:
     struct Initializer {
         std::vector<int64_t> dims;
-        std::vector<float> data;
+        std::vector<float> data;    // float tensors, int64 shapes, and dequantized integers
+        std::vector<int32_t> ints;  // int8 / uint8 / int32 tensors
+        int32_t type = onnx::TensorProto::FLOAT;
+        // The output of DequantizeLinear on an integer initializer (QDQ weights and biases):
+        // `ints` are the stored integers, `data` = (ints - zero_point) * scale.
+        bool quantized = false;
+        std::vector<float> scales;            // one, or one per index of `axis`
+        std::vector<int32_t> zero_points;     // idem
+        int64_t axis = 0;
     };
+
+    // An activation QuantizeLinear whose output awaits its DequantizeLinear.
+    struct PendingQuantize {
+        int32_t source = -1;  // the float blob being quantized
+        std::string scale_name, zero_point_name;
+    };
+
+    static Status count_of(const onnx::TensorProto& t, size_t* count) {
+        *count = 1;
+        for (int64_t d : t.dims()) {
+            if (d < 0 || d > (int64_t(1) << 31)) return failf(QGPU_ERROR_FORMAT, "onnx: bad dims in %s", t.name().c_str());
+            *count *= size_t(d);
+            if (*count > (size_t(1) << 31)) return failf(QGPU_ERROR_FORMAT, "onnx: %s is too large", t.name().c_str());
+        }
+        return QGPU_OK;
+    }
+
+    // int8 / uint8 / int32 tensors: raw little-endian bytes, or int32_data.
+    static Status tensor_ints(const onnx::TensorProto& t, std::vector<int32_t>* out) {
+        size_t count = 0;
+        QGPU_TRY(count_of(t, &count));
+        const int type = t.data_type();
+        const size_t width = type == onnx::TensorProto::INT32 ? 4 : 1;
+        if (t.has_raw_data()) {
+            const std::string& raw = t.raw_data();
+            if (raw.size() != count * width)
+                return failf(QGPU_ERROR_FORMAT, "onnx: %s has %zu bytes for %zu values", t.name().c_str(), raw.size(), count);
+            out->resize(count);
+            for (size_t i = 0; i < count; ++i) {
+                if (type == onnx::TensorProto::INT32) {
+                    int32_t v;
+                    std::memcpy(&v, raw.data() + 4 * i, 4);
+                    (*out)[i] = v;
+                } else if (type == onnx::TensorProto::INT8) {
+                    (*out)[i] = int8_t(raw[i]);
+                } else {
+                    (*out)[i] = uint8_t(raw[i]);
+                }
+            }
+            return QGPU_OK;
+        }
+        if (size_t(t.int32_data_size()) != count)
+            return failf(QGPU_ERROR_FORMAT, "onnx: %s has %d values for %zu", t.name().c_str(), t.int32_data_size(), count);
+        const int32_t lo = type == onnx::TensorProto::INT8 ? -128 : type == onnx::TensorProto::UINT8 ? 0 : INT32_MIN;
+        const int32_t hi = type == onnx::TensorProto::INT8 ? 127 : type == onnx::TensorProto::UINT8 ? 255 : INT32_MAX;
+        for (int32_t v : t.int32_data()) {
+            if (v < lo || v > hi) return failf(QGPU_ERROR_FORMAT, "onnx: %s holds %d, outside its type", t.name().c_str(), int(v));
+            out->push_back(v);
+        }
+        return QGPU_OK;
+    }
+
+    static Status decode_tensor(const onnx::TensorProto& t, Initializer* out) {
+        out->type = t.data_type();
+        if (t.data_type() == onnx::TensorProto::INT8 || t.data_type() == onnx::TensorProto::UINT8 ||
+            t.data_type() == onnx::TensorProto::INT32)
+            return tensor_ints(t, &out->ints);
+        return tensor_floats(t, &out->data);
+    }
 
     static Status tensor_floats(const onnx::TensorProto& t, std::vector<float>* out) {
         if (t.data_type() == onnx::TensorProto::INT64) {  // shapes for Reshape: keep as float
@@ -64,14 +133,10 @@ private:
             return QGPU_OK;
         }
         if (t.data_type() != onnx::TensorProto::FLOAT)
-            return failf(QGPU_ERROR_UNSUPPORTED, "onnx: initializer %s has data type %d (only float)",
-                         t.name().c_str(), int(t.data_type()));
-        size_t count = 1;
-        for (int64_t d : t.dims()) {
-            if (d < 0 || d > (int64_t(1) << 31)) return failf(QGPU_ERROR_FORMAT, "onnx: bad dims in %s", t.name().c_str());
-            count *= size_t(d);
-            if (count > (size_t(1) << 31)) return failf(QGPU_ERROR_FORMAT, "onnx: %s is too large", t.name().c_str());
-        }
+            return failf(QGPU_ERROR_UNSUPPORTED, "onnx: initializer %s has data type %d (float, int64, "
+                         "int32, int8 and uint8 only)", t.name().c_str(), int(t.data_type()));
+        size_t count = 0;
+        QGPU_TRY(count_of(t, &count));
         if (t.has_raw_data()) {
             if (t.raw_data().size() != count * 4)
                 return failf(QGPU_ERROR_FORMAT, "onnx: %s has %zu bytes for %zu floats", t.name().c_str(),
@@ -146,10 +211,147 @@ private:
         return QGPU_OK;
     }
 
+    // ---- QDQ (QuantizeLinear / DequantizeLinear, as ONNX Runtime's quantizer writes them) ----
+    // Activations: Q(x, s, zp) -> DQ(same s, zp) becomes an identity (x's value flows on) and
+    // the consumer conv/gemm takes (s, zp) as its int8 input quantization. uint8 activations
+    // map exactly onto qgpu's int8 ones: q_s8 = q_u8 - 128, zero point zp - 128.
+    // Weights and biases: DQ of an integer initializer becomes a quantized initializer (the
+    // int8 weights and their per-channel scales are used as they are; int32 biases dequantize).
+
+    // The per-tensor (scale, zero point) of a Q/DQ node, zero point in qgpu's int8 convention.
+    Status activation_quant(const onnx::NodeProto& n, float* scale, int32_t* zero_point) {
+        if (n.input_size() < 2 || !initializers_.count(n.input(1))) return unsupported(n, "the scale must be an initializer");
+        const Initializer& s = initializers_[n.input(1)];
+        if (s.type != onnx::TensorProto::FLOAT || s.data.size() != 1)
+            return unsupported(n, "activations need one float scale (per-tensor quantization)");
+        if (!(s.data[0] > 0.0f) || !std::isfinite(s.data[0])) return unsupported(n, "the scale must be positive and finite");
+        *scale = s.data[0];
+        *zero_point = -128;  // no zero point: uint8 with zero point 0
+        if (n.input_size() > 2 && !n.input(2).empty()) {
+            if (!initializers_.count(n.input(2))) return unsupported(n, "the zero point must be an initializer");
+            const Initializer& z = initializers_[n.input(2)];
+            if (z.ints.size() != 1 || (z.type != onnx::TensorProto::INT8 && z.type != onnx::TensorProto::UINT8))
+                return unsupported(n, "activations need one int8 or uint8 zero point");
+            *zero_point = z.type == onnx::TensorProto::UINT8 ? z.ints[0] - 128 : z.ints[0];
+        }
+        return QGPU_OK;
+    }
+
+    Status add_quantize(const onnx::NodeProto& n) {
+        if (n.output_size() != 1) return unsupported(n, "one output expected");
+        float scale;
+        int32_t zp;
+        QGPU_TRY(activation_quant(n, &scale, &zp));
+        PendingQuantize q;
+        QGPU_TRY(input_blob(n, 0, &q.source));
+        q.scale_name = n.input(1);
+        q.zero_point_name = n.input_size() > 2 ? n.input(2) : "";
+        if (blobs_.count(n.output(0)) || pending_.count(n.output(0))) return unsupported(n, "output produced twice");
+        pending_[n.output(0)] = q;
+        return QGPU_OK;
+    }
+
+    Status add_dequantize(const onnx::NodeProto& n) {
+        if (n.input_size() < 2 || n.output_size() != 1) return unsupported(n, "needs x and a scale, one output");
+        if (blobs_.count(n.output(0)) || initializers_.count(n.output(0))) return unsupported(n, "output produced twice");
+        if (initializers_.count(n.input(0))) return dequantize_initializer(n);
+        auto it = pending_.find(n.input(0));
+        if (it == pending_.end())
+            return unsupported(n, "input " + n.input(0) + " is neither an initializer nor a QuantizeLinear output");
+        const PendingQuantize& q = it->second;
+        const std::string zp_name = n.input_size() > 2 ? n.input(2) : "";
+        float scale, qscale;
+        int32_t zp, qzp;
+        QGPU_TRY(activation_quant(n, &scale, &zp));
+        if (q.scale_name != n.input(1) || q.zero_point_name != zp_name) {
+            // different initializers may still hold the same values
+            onnx::NodeProto qn = n;
+            qn.set_input(1, q.scale_name);
+            if (qn.input_size() > 2) qn.set_input(2, q.zero_point_name);
+            else if (!q.zero_point_name.empty()) qn.add_input(q.zero_point_name);
+            QGPU_TRY(activation_quant(qn, &qscale, &qzp));
+            if (qscale != scale || qzp != zp)
+                return unsupported(n, "a DequantizeLinear must use its QuantizeLinear's scale and zero point");
+        }
+        NcnnLayer l;  // the pair is an identity on the float value; its quantization is kept
+        l.type = "Dropout";
+        l.name = n.name().empty() ? n.output(0) : n.name();
+        l.inputs.push_back(q.source);
+        l.outputs.push_back(blob(n.output(0)));
+        act_quant_[l.outputs[0]] = {scale, zp};
+        m_->layers.push_back(std::move(l));
+        return QGPU_OK;
+    }
+
+    Status dequantize_initializer(const onnx::NodeProto& n) {
+        const Initializer& q = initializers_[n.input(0)];
+        if (q.ints.empty() || q.dims.empty()) return unsupported(n, "x must be an integer tensor");
+        if (!initializers_.count(n.input(1))) return unsupported(n, "the scale must be an initializer");
+        const Initializer& s = initializers_[n.input(1)];
+        if (s.type != onnx::TensorProto::FLOAT || s.data.empty()) return unsupported(n, "the scale must be float");
+        Initializer out;
+        out.dims = q.dims;
+        out.quantized = true;
+        out.type = q.type;
+        out.ints = q.ints;
+        out.scales = s.data;
+        out.zero_points.assign(s.data.size(), 0);
+        if (n.input_size() > 2 && !n.input(2).empty()) {
+            if (!initializers_.count(n.input(2))) return unsupported(n, "the zero point must be an initializer");
+            const Initializer& z = initializers_[n.input(2)];
+            if (z.ints.size() != s.data.size() || z.type != q.type)
+                return unsupported(n, "the zero point must match the scale's size and x's type");
+            out.zero_points = z.ints;
+        }
+        const int64_t rank = int64_t(q.dims.size());
+        int64_t axis = int_attr(n, "axis", 1);
+        if (axis < 0) axis += rank;
+        size_t inner = 1;  // elements per step of the axis
+        if (s.data.size() > 1) {
+            if (axis < 0 || axis >= rank || q.dims[size_t(axis)] != int64_t(s.data.size()))
+                return unsupported(n, "per-axis scales must match the size of the axis");
+            for (int64_t d = axis + 1; d < rank; ++d) inner *= size_t(q.dims[size_t(d)]);
+        }
+        out.axis = s.data.size() > 1 ? axis : 0;
+        out.data.resize(q.ints.size());
+        for (size_t i = 0; i < q.ints.size(); ++i) {
+            const size_t c = s.data.size() > 1 ? (i / inner) % s.data.size() : 0;
+            if (!(s.data[c] > 0.0f) || !std::isfinite(s.data[c])) return unsupported(n, "scales must be positive and finite");
+            out.data[i] = float(q.ints[i] - out.zero_points[c]) * s.data[c];
+        }
+        initializers_[n.output(0)] = std::move(out);
+        return QGPU_OK;
+    }
+
+    // QDQ weights as int8 + one qgpu scale per output channel (`out_axis` of the tensor), when
+    // they are symmetric int8; other quantized weights are used dequantized (as floats).
+    static bool int8_weights(const Initializer& w, int64_t out_axis, int64_t outs, NcnnLayer* l) {
+        if (!w.quantized || w.type != onnx::TensorProto::INT8) return false;
+        for (int32_t z : w.zero_points)
+            if (z != 0) return false;
+        if (w.scales.size() != 1 && (w.axis != out_axis || int64_t(w.scales.size()) != outs)) return false;
+        l->weight_scales.resize(size_t(outs));
+        for (int64_t o = 0; o < outs; ++o) l->weight_scales[size_t(o)] = w.scales[w.scales.size() == 1 ? 0 : size_t(o)];
+        return true;
+    }
+
+    // A conv/gemm input that went through a Q/DQ pair is int8 with that quantization.
+    void take_input_quant(NcnnLayer& l) {
+        auto it = act_quant_.find(l.inputs[0]);
+        if (it == act_quant_.end()) return;
+        l.input_scale = it->second.first;
+        l.input_zero_point = it->second.second;
+    }
+
     Status add_node(const onnx::NodeProto& n) {
+        const std::string& op = n.op_type();
+        if (op == "QuantizeLinear") return add_quantize(n);
+        if (op == "DequantizeLinear") return add_dequantize(n);
+        for (const std::string& input : n.input())
+            if (pending_.count(input))
+                return unsupported(n, "reads the int8 output of a QuantizeLinear (only DequantizeLinear may)");
         NcnnLayer l;
         l.name = n.name().empty() ? n.output(0) : n.name();
-        const std::string& op = n.op_type();
         const auto* auto_pad = attr(n, "auto_pad");
         if (auto_pad && auto_pad->s() != "NOTSET") return unsupported(n, "auto_pad " + auto_pad->s());
         int32_t in = 0;
@@ -158,6 +360,7 @@ private:
         if (op == "Conv") {
             if (n.input_size() < 2 || !initializers_.count(n.input(1))) return unsupported(n, "weights must be an initializer");
             const Initializer& w = initializers_[n.input(1)];
+            if (w.data.empty()) return unsupported(n, "weights must be float or a DequantizeLinear output");
             if (w.dims.size() != 4) return unsupported(n, "only 2-D convolution");
             const auto k = ints(n, "kernel_shape", {w.dims[2], w.dims[3]});
             const auto s = ints(n, "strides", {1, 1});
@@ -173,10 +376,13 @@ private:
             set(l, 4, double(p[1])); set(l, 14, double(p[0])); set(l, 15, double(p[3])); set(l, 16, double(p[2]));
             set(l, 6, double(w.data.size()));
             set(l, 7, double(group));
-            l.weights = w.data;
+            if (int8_weights(w, 0, w.dims[0], &l)) l.weights_int8.assign(w.ints.begin(), w.ints.end());
+            else l.weights = w.data;
+            take_input_quant(l);
             if (n.input_size() > 2 && !n.input(2).empty()) {
                 if (!initializers_.count(n.input(2))) return unsupported(n, "bias must be an initializer");
                 l.bias = initializers_[n.input(2)].data;
+                if (l.bias.size() != size_t(w.dims[0])) return unsupported(n, "bias must be float, one value per output");
                 set(l, 5, 1);
             }
         } else if (op == "Gemm") {
@@ -184,16 +390,22 @@ private:
             if (float_attr(n, "alpha", 1.0f) != 1.0f || float_attr(n, "beta", 1.0f) != 1.0f || int_attr(n, "transA", 0))
                 return unsupported(n, "only alpha = beta = 1, transA = 0");
             const Initializer& b = initializers_[n.input(1)];
+            if (b.data.empty()) return unsupported(n, "B must be float or a DequantizeLinear output");
             if (b.dims.size() != 2) return unsupported(n, "B must be 2-D");
             const bool trans_b = int_attr(n, "transB", 0) != 0;
             const int64_t outs = trans_b ? b.dims[0] : b.dims[1], ins = trans_b ? b.dims[1] : b.dims[0];
             l.type = "InnerProduct";
             set(l, 0, double(outs));
             set(l, 2, double(b.data.size()));
-            l.weights.resize(b.data.size());
+            const bool int8 = int8_weights(b, trans_b ? 0 : 1, outs, &l);
+            (int8 ? l.weights_int8.resize(b.data.size()) : l.weights.resize(b.data.size()));
             for (int64_t o = 0; o < outs; ++o)
-                for (int64_t i = 0; i < ins; ++i)
-                    l.weights[size_t(o * ins + i)] = trans_b ? b.data[size_t(o * ins + i)] : b.data[size_t(i * outs + o)];
+                for (int64_t i = 0; i < ins; ++i) {
+                    const size_t from = trans_b ? size_t(o * ins + i) : size_t(i * outs + o);
+                    if (int8) l.weights_int8[size_t(o * ins + i)] = int8_t(b.ints[from]);
+                    else l.weights[size_t(o * ins + i)] = b.data[from];
+                }
+            take_input_quant(l);
             if (n.input_size() > 2 && initializers_.count(n.input(2))) {
                 l.bias = initializers_[n.input(2)].data;
                 if (l.bias.size() != size_t(outs)) return unsupported(n, "bias must have one value per output");
@@ -262,6 +474,8 @@ private:
     NcnnModel* m_;
     std::map<std::string, Initializer> initializers_;
     std::map<std::string, int32_t> blobs_;
+    std::map<std::string, PendingQuantize> pending_;          // QuantizeLinear outputs
+    std::map<int32_t, std::pair<float, int32_t>> act_quant_;  // DQ output blob -> (scale, zp)
 };
 
 }  // namespace
