@@ -9,10 +9,13 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <limits>
+#include <sstream>
 #include <random>
 #include <string>
 #include <vector>
@@ -21,6 +24,7 @@
 #include "conv_cases.h"
 #include "core/backend.h"
 #include "core/layout.h"
+#include "squeezenet_input.h"
 
 using qgpu::OpKind;
 using qgpu::OpPlan;
@@ -580,4 +584,93 @@ TEST_CASE("vulkan batching: an empty batch, a batch after a failed run, and no n
     float* y = reinterpret_cast<float*>(want.data());
     for (size_t k = 0; k < f.count(); ++k) y[k] = x[k] < 0.0f ? x[k] * 0.0f : x[k];
     require_identical(b.read(), want, "relu after the batch");
+}
+
+namespace {
+
+// Every blob of a SqueezeNet int8 run (those the runtime keeps; fused ones are skipped) as floats
+// (int8 blobs dequantized, so equal floats mean equal int8 bytes), plus the run's status.
+std::vector<std::vector<float>> squeezenet_blobs(qgpu_context ctx, const std::vector<std::string>& blobs,
+                                                 const std::vector<float>& input) {
+    const std::string dir = std::string(QGPU_SHARED_DIR) + "/models/squeezenet/";
+    const std::string param = dir + "squeezenet_v1.1.param", bin = dir + "squeezenet_v1.1.bin",
+                      table = dir + "squeezenet_v1.1.table";
+    qgpu_net_desc d;
+    qgpu_net_desc_init(&d);
+    d.param_path = param.c_str();
+    d.bin_path = bin.c_str();
+    d.table_path = table.c_str();
+    d.precision = QGPU_PRECISION_INT8;
+    qgpu_net net = nullptr;
+    qgpu_status st = qgpu_net_create(ctx, &d, &net);
+    INFO(qgpu_last_error());
+    REQUIRE(st == QGPU_OK);
+    st = qgpu_net_set_input(net, "data", input.data(), input.size());
+    if (st == QGPU_OK) st = qgpu_net_run(net);
+    REQUIRE(st == QGPU_OK);
+    std::vector<std::vector<float>> out;
+    for (const std::string& b : blobs) {
+        int32_t shape[4];
+        std::vector<float> v;
+        if (qgpu_net_get_blob_shape(net, b.c_str(), shape) == QGPU_OK) {
+            v.resize(size_t(shape[0]) * shape[1] * shape[2] * shape[3]);
+            if (qgpu_net_get_output(net, b.c_str(), v.data(), v.size()) != QGPU_OK) v.clear();
+        }
+        out.push_back(std::move(v));
+    }
+    qgpu_net_destroy(net);
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("vulkan net: SqueezeNet int8 blobs identical to the CPU run (softmax within tolerance)",
+          "[vulkan][ops][net]") {
+    const std::string dir = std::string(QGPU_SHARED_DIR) + "/models/squeezenet/";
+    std::ifstream param(dir + "squeezenet_v1.1.param");
+    if (!param) {
+        WARN("skipped: " << dir << " not found");
+        return;
+    }
+    Ctx vk(QGPU_BACKEND_VULKAN);
+    VULKAN_OR_SKIP(vk);
+    Ctx cpu(QGPU_BACKEND_CPU);
+    REQUIRE(cpu.ctx);
+    // the output blob names of every layer: "type name n_in n_out in... out... params"
+    std::vector<std::string> blobs;
+    std::string line;
+    std::getline(param, line);
+    std::getline(param, line);
+    while (std::getline(param, line)) {
+        std::istringstream ls(line);
+        std::string type, name, blob;
+        int nin = 0, nout = 0;
+        if (!(ls >> type >> name >> nin >> nout)) continue;
+        for (int i = 0; i < nin; ++i) ls >> blob;
+        for (int i = 0; i < nout; ++i)
+            if (ls >> blob) blobs.push_back(blob);
+    }
+    REQUIRE(blobs.size() > 60);
+    int w = 0, h = 0;
+    std::vector<unsigned char> rgb;
+    REQUIRE(squeezenet::read_ppm(dir + "img/cat.ppm", &w, &h, &rgb));
+    const std::vector<float> input = squeezenet::preprocess(w, h, rgb);
+    const auto got = squeezenet_blobs(vk.ctx, blobs, input);
+    const auto want = squeezenet_blobs(cpu.ctx, blobs, input);
+    size_t compared = 0;
+    for (size_t b = 0; b < blobs.size(); ++b) {
+        INFO("blob " << blobs[b]);
+        REQUIRE(got[b].size() == want[b].size());
+        if (want[b].empty()) continue;
+        ++compared;
+        if (blobs[b] == "prob") {
+            for (size_t i = 0; i < want[b].size(); ++i) REQUIRE(std::fabs(got[b][i] - want[b][i]) <= 2e-6 + 1e-5 * want[b][i]);
+            REQUIRE(std::max_element(got[b].begin(), got[b].end()) - got[b].begin() ==
+                    std::max_element(want[b].begin(), want[b].end()) - want[b].begin());
+        } else {
+            REQUIRE(std::memcmp(got[b].data(), want[b].data(), want[b].size() * sizeof(float)) == 0);
+        }
+    }
+    INFO(compared << " blobs compared");
+    REQUIRE(compared > 30);
 }
