@@ -674,3 +674,55 @@ TEST_CASE("vulkan net: SqueezeNet int8 blobs identical to the CPU run (softmax w
     INFO(compared << " blobs compared");
     REQUIRE(compared > 30);
 }
+
+TEST_CASE("vulkan net: Fashion-MNIST CNN int8 logits identical to the CPU run (batch 16)", "[vulkan][ops][net]") {
+    const std::string dir = std::string(QGPU_SHARED_DIR) + "/models/fashion_cnn/";
+    const std::string model = dir + "model.onnx";
+    std::ifstream inputs_file(dir + "ref_inputs.f32", std::ios::binary);
+    if (!std::ifstream(model).good() || !inputs_file) {
+        WARN("skipped: " << dir << " not found");
+        return;
+    }
+    std::vector<float> input(16 * 28 * 28);
+    REQUIRE(inputs_file.read(reinterpret_cast<char*>(input.data()), std::streamsize(input.size() * sizeof(float))));
+    Ctx vk(QGPU_BACKEND_VULKAN);
+    VULKAN_OR_SKIP(vk);
+    Ctx cpu(QGPU_BACKEND_CPU);
+    REQUIRE(cpu.ctx);
+    // a table from the CPU fp32 net (the default calibration on the 16 reference images)
+    qgpu_net_desc d;
+    qgpu_net_desc_init(&d);
+    d.param_path = model.c_str();
+    d.precision = QGPU_PRECISION_FLOAT32;
+    d.batch = 16;
+    qgpu_net fnet = nullptr;
+    const qgpu_status st = qgpu_net_create(cpu.ctx, &d, &fnet);
+    if (st == QGPU_ERROR_UNSUPPORTED) {  // a build without ONNX
+        WARN("skipped: " << qgpu_last_error());
+        return;
+    }
+    REQUIRE(st == QGPU_OK);
+    qgpu_table table = nullptr;
+    REQUIRE(qgpu_table_create(&table) == QGPU_OK);
+    REQUIRE(qgpu_net_calibrate(fnet, "input", input.data(), 16, nullptr, table) == QGPU_OK);
+    qgpu_net_destroy(fnet);
+    auto logits = [&](const Ctx& c) {
+        qgpu_net_desc q = d;
+        q.precision = QGPU_PRECISION_INT8;
+        q.table = table;
+        qgpu_net net = nullptr;
+        qgpu_status s = qgpu_net_create(c.ctx, &q, &net);
+        std::vector<float> out(160);
+        if (s == QGPU_OK) s = qgpu_net_set_input(net, "input", input.data(), input.size());
+        if (s == QGPU_OK) s = qgpu_net_run(net);
+        if (s == QGPU_OK) s = qgpu_net_run(net);  // twice: a second batch on the same net
+        if (s == QGPU_OK) s = qgpu_net_get_output(net, "logits", out.data(), out.size());
+        INFO(qgpu_last_error());
+        REQUIRE(s == QGPU_OK);
+        qgpu_net_destroy(net);
+        return out;
+    };
+    const std::vector<float> got = logits(vk), want = logits(cpu);
+    REQUIRE(std::memcmp(got.data(), want.data(), want.size() * sizeof(float)) == 0);
+    qgpu_table_destroy(table);
+}
