@@ -80,8 +80,8 @@ public:
                       (ctx_->queue, kernel_, 1, nullptr, &global, &local_, 0, nullptr, nullptr));
         // run() returns when the result is in memory: errors surface here, and timings of
         // qgpu_conv_run measure the work
-        QGPU_CL_CHECK(api, clFinish, (ctx_->queue));
-        return QGPU_OK;
+        // (inside a network batch it only enqueues: Device::end_batch waits once)
+        return ctx_->finish_unless_batching();
     }
 
 private:

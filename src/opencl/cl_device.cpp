@@ -127,6 +127,10 @@ Status describe(const Api* api, cl_platform_id platform, cl_device_id dev, int32
     cl_ulong max_alloc = 0;
     QGPU_TRY(device_value(api, dev, CL_DEVICE_MAX_MEM_ALLOC_SIZE, &max_alloc));
     e->max_alloc = max_alloc;
+    cl_device_fp_config fp32 = 0;
+    if (api->clGetDeviceInfo(dev, CL_DEVICE_SINGLE_FP_CONFIG, sizeof fp32, &fp32, nullptr) == CL_SUCCESS)
+        e->fp32_correct_div = (fp32 & CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT) != 0;
+    e->fp64 = has_extension(e->extensions, "cl_khr_fp64");
     return QGPU_OK;
 }
 
@@ -208,6 +212,18 @@ public:
     Status create_conv(const ConvPlan& plan, std::unique_ptr<ConvKernel>* out) override {
         return make_conv(ctx_, plan, out);
     }
+    Status create_op(const OpPlan& plan, std::unique_ptr<OpKernel>* out) override {
+        return make_op(ctx_, plan, out);
+    }
+    Status begin_batch() override {
+        ctx_->batching = true;
+        return QGPU_OK;
+    }
+    // One wait for everything the batch enqueued; an error of any of its kernels surfaces here.
+    Status end_batch() override {
+        ctx_->batching = false;
+        return ctx_->finish_unless_batching();
+    }
 
 private:
     std::shared_ptr<ClContext> ctx_;
@@ -256,6 +272,10 @@ std::string ClContext::build_options() const {
     if (entry.c_major >= 3) o += "-cl-std=CL3.0";
     else if (entry.c_major == 2) o += "-cl-std=CL2.0";
     else o += "-cl-std=CL1.2";
+    // ops.cl: the average pool's division must be correctly rounded (bit-identical to the CPU)
+    if (entry.fp32_correct_div) o += " -cl-fp32-correctly-rounded-divide-sqrt";
+    else if (entry.fp64) o += " -DQGPU_DIV_F64=1";
+    if (entry.fp64) o += " -DQGPU_HAVE_F64=1";
     if (variant == Variant::Khr) o += " -DQGPU_DOT_KHR=1";
     if (variant == Variant::Arm) o += " -DQGPU_DOT_ARM=1";
     return o;
@@ -269,6 +289,11 @@ Status ClContext::program(cl_program* out) {
     QGPU_TRY(build_program_cached(*this, kernel_source(), options, &p));
     programs_[options] = p;
     *out = p;
+    return QGPU_OK;
+}
+
+Status ClContext::finish_unless_batching() {
+    if (!batching) QGPU_CL_CHECK(api, clFinish, (queue));
     return QGPU_OK;
 }
 

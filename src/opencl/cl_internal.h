@@ -1,5 +1,5 @@
 // Shared pieces of the OpenCL backend: the per-context state (cl_context, queue, program cache),
-// buffers, and the conv kernel factory.
+// buffers, and the conv and op kernel factories.
 #pragma once
 #include <map>
 #include <memory>
@@ -12,7 +12,7 @@
 namespace qgpu {
 namespace opencl {
 
-// The kernel flavours of kernels/conv.cl.
+// The kernel flavours of kernels/conv.cl (ops.cl has one flavour).
 enum class Variant { Khr, Arm, Portable };
 const char* variant_name(Variant v);
 
@@ -25,6 +25,9 @@ struct DeviceEntry {
     int c_major = 1, c_minor = 0;  // OpenCL C version
     uint64_t max_alloc = 0;        // CL_DEVICE_MAX_MEM_ALLOC_SIZE
     bool khr_dot = false, arm_dot = false;
+    // float arithmetic the op kernels rely on (kernels/ops.cl): a correctly rounded fp32 divide
+    // (CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT) and fp64 (cl_khr_fp64)
+    bool fp32_correct_div = false, fp64 = false;
 };
 
 // The embedded kernels/*.cl text (generated file).
@@ -51,6 +54,10 @@ public:
     std::string cache_dir;
     cl_context context = nullptr;
     cl_command_queue queue = nullptr;
+    // Inside Device::begin_batch/end_batch kernel runs only enqueue (the queue is in order);
+    // outside, each run waits for its result (errors surface at the run that caused them).
+    bool batching = false;
+    Status finish_unless_batching();
 
 private:
     std::map<std::string, cl_program> programs_;
@@ -84,6 +91,8 @@ private:
 Status upload(ClContext& ctx, const void* data, size_t bytes, cl_mem* out);
 
 Status make_conv(std::shared_ptr<ClContext> ctx, const ConvPlan& plan, std::unique_ptr<ConvKernel>* out);
+// Network layers (cl_ops.cpp, kernels/ops.cl).
+Status make_op(std::shared_ptr<ClContext> ctx, const OpPlan& plan, std::unique_ptr<OpKernel>* out);
 
 }  // namespace opencl
 }  // namespace qgpu
