@@ -441,11 +441,127 @@ private:
     Scratch scratch_;
 };
 
+// ---- int8 depthwise on 4-tap words (dot-product ISAs; layout in isa_kernels.h) ---------------
+
+class DepthwiseWordConv final : public ConvKernel {
+public:
+    DepthwiseWordConv(const ConvPlan& plan, ThreadPool* pool, const IsaKernels* k) : plan_(plan), pool_(pool), k_(k) {
+        const ConvShape& s = plan.shape;
+        const int32_t L = k->lanes;
+        C_ = s.in_c;
+        CL_ = int32_t(ceil_div(C_, L) * L);
+        hp_ = s.in_h + s.pad_top + s.pad_bottom;
+        wp_ = s.in_w + s.pad_left + s.pad_right;
+        ring_ = (s.kernel_h - 1) * s.dilation_h + 1;  // rows one output row spans
+        // channel strip: as many vector blocks as keep the ring within ~24 KiB (half of L1)
+        const int64_t block_ring = int64_t(ring_) * wp_ * L * 4;
+        cstrip_ = L * int32_t(std::max<int64_t>(1, std::min<int64_t>(CL_ / L, (24 << 10) / block_ring)));
+        rowb_ = (wp_ * cstrip_ * 4 + 63) & ~int64_t(63);  // bytes per packed row of a strip
+        const int32_t nwk = int32_t(ceil_div(s.kernel_w, 4)), taps = s.kernel_h * s.kernel_w;
+        w_.assign(size_t(s.kernel_h) * nwk * CL_ * 4, 0);
+        for (int32_t c = 0; c < C_; ++c)
+            for (int32_t ky = 0; ky < s.kernel_h; ++ky)
+                for (int32_t kx = 0; kx < s.kernel_w; ++kx)
+                    w_[((size_t(ky) * nwk + size_t(kx / 4)) * CL_ + c) * 4 + kx % 4] =
+                        uint8_t(plan.weights_q[size_t(c) * taps + ky * s.kernel_w + kx]);
+        pad_pixel_.assign(size_t(CL_), int8_t(plan.input_quant.zero_point));
+        outs_.build(plan, out_mode(plan), WORD_U8X4, CL_, [&](int64_t i) { return i < C_ ? int32_t(i) : -1; },
+                    &d_.out);
+        d_.C = C_;
+        d_.CL = CL_;
+        d_.kh = s.kernel_h;
+        d_.nwk = nwk;
+        d_.sh = s.stride_h; d_.sw = s.stride_w;
+        d_.dh = s.dilation_h; d_.dw = s.dilation_w;
+        d_.Wp = wp_;
+        d_.in_w = s.in_w;
+        d_.in_c4 = round_up4(s.in_c);
+        d_.pad_left = s.pad_left;
+        d_.out_h = s.out_h; d_.out_w = s.out_w;
+        d_.out_c4 = round_up4(s.out_c);
+        d_.pad_pixel = pad_pixel_.data();
+        d_.weights = w_.data();
+    }
+
+    Status run(const TensorRef& input, const TensorRef& output) override {
+        const ConvShape& s = plan_.shape;
+        const int32_t n = input.desc.n;
+        std::lock_guard<std::mutex> lock(mutex_);
+        // bands of output rows, a few per thread; each packs the input rows it reads into its
+        // own small ring (L2-resident), so the 4x-expanded words never go out to memory. Rows
+        // shared by two bands are packed twice (kh - 1 per band).
+        band_ = int32_t(ceil_div(s.out_h, ceil_div(int64_t(pool_->size()) * 2, n)));
+        if (pool_->size() == 1) band_ = s.out_h;
+        const int32_t bands = int32_t(ceil_div(s.out_h, band_));
+        tags_.resize(size_t(n) * bands);
+        const int64_t bytes = int64_t(n) * bands * ring_ * rowb_;
+        uint8_t* packed = scratch_.get(size_t(bytes));
+        if (!packed)
+            return failf(QGPU_ERROR_OUT_OF_MEMORY, "cpu: cannot allocate %lld bytes of scratch",
+                         static_cast<long long>(bytes));
+        const int8_t* in = static_cast<const int8_t*>(host_data(input));
+        const bool int8_out = d_.out.mode == OUT_INT8;
+        const int64_t M = int64_t(s.out_h) * s.out_w;
+        void* out = host_data(output);
+        std::vector<const uint8_t*> rows_all(size_t(n) * bands * s.kernel_h);
+        pool_->parallel_for(int64_t(n) * bands, [&](int64_t job) {
+            const int32_t img = int32_t(job / bands), b = int32_t(job % bands);
+            // this band's ring of packed rows: padded row y lives in slot y % ring_, tagged by y
+            uint8_t* ring = packed + size_t(job) * size_t(ring_ * rowb_);
+            std::vector<int32_t>& tag = tags_[size_t(job)];
+            const uint8_t** rows = rows_all.data() + size_t(job) * s.kernel_h;
+            void* out_img = int8_out ? static_cast<void*>(static_cast<int8_t*>(out) + int64_t(img) * M * d_.out_c4)
+                                     : static_cast<void*>(static_cast<float*>(out) + int64_t(img) * s.out_c * M);
+            const int32_t oy0 = b * band_, oy1 = std::min(s.out_h, (b + 1) * band_);
+            // channel strips of cstrip_ channels: the strip's ring stays in L1
+            for (int32_t c0 = 0; c0 < CL_; c0 += cstrip_) {
+                const int32_t c1 = std::min(CL_, c0 + cstrip_);
+                tag.assign(size_t(ring_), -1);
+                for (int32_t oy = oy0; oy < oy1; ++oy) {
+                    for (int32_t ky = 0; ky < s.kernel_h; ++ky) {
+                        const int32_t y = oy * s.stride_h + ky * s.dilation_h, slot = y % ring_;
+                        uint8_t* row = ring + int64_t(slot) * rowb_;
+                        if (tag[size_t(slot)] != y) {
+                            const int32_t iy = y - s.pad_top;
+                            const int8_t* src = (iy < 0 || iy >= s.in_h)
+                                                    ? nullptr
+                                                    : in + nhwc4_offset(s.in_h, s.in_w, d_.in_c4, img, iy, 0, 0);
+                            k_->dw_word_pack_row(d_, src, row, c0, c1);
+                            tag[size_t(slot)] = y;
+                        }
+                        rows[ky] = row;
+                    }
+                    k_->dw_word_row(d_, rows, out_img, oy, c0, c1);
+                }
+            }
+            if (int8_out) fill_out_padding(plan_, static_cast<int8_t*>(out_img), int64_t(oy0) * s.out_w, int64_t(oy1) * s.out_w);
+        });
+        return QGPU_OK;
+    }
+
+private:
+    ConvPlan plan_;
+    ThreadPool* pool_;
+    const IsaKernels* k_;
+    int32_t C_, CL_, ring_, cstrip_, band_ = 0;
+    int64_t hp_, wp_, rowb_;
+    std::vector<uint8_t> w_;
+    std::vector<int8_t> pad_pixel_;
+    std::vector<std::vector<int32_t>> tags_;  // per band: the padded row each ring slot holds
+    OutArrays outs_;
+    DwWordParams d_;
+    std::mutex mutex_;
+    Scratch scratch_;
+};
+
 }  // namespace
 
 std::unique_ptr<ConvKernel> make_fast_conv(const ConvPlan& plan, ThreadPool* pool, const IsaKernels* k) {
     const ConvShape& s = plan.shape;
     // float products of |x - z_x| <= 255 and |w| <= 127 stay exact below 2^24: <= 518 taps
+    // int8 on 4-tap dot-product words where the ISA has them (int32-exact below 65536 taps)
+    if (s.is_depthwise() && plan.precision != QGPU_PRECISION_FLOAT32 && k->dw_word_row)
+        return std::make_unique<DepthwiseWordConv>(plan, pool, k);
     if (s.is_depthwise() && (plan.precision == QGPU_PRECISION_FLOAT32 || s.kernel_h * s.kernel_w <= 518))
         return std::make_unique<DepthwiseConv>(plan, pool, k);
     return std::make_unique<GemmConv>(plan, pool, k);

@@ -74,11 +74,12 @@ struct DwParams {
     OutParams out;  // per-channel arrays indexed by channel
 };
 
-// Int8 depthwise on 4-tap words (dot-product ISAs). Packed input of one image, written once
-// per run by dw_word_pack_row: [padded row][padded column][CL] 32-bit words, where word (y, x, c)
-// holds bytes i = 0..3: x_q[y][x + i * dw][c] + 128 as u8 (z_x + 128 outside the image), so one
-// vpdpbusd lane sums 4 horizontal taps of one channel. Weights: [ky][word j][CL] words whose
-// byte i is w[c][ky][4 j + i] (0 beyond kw). acc = dot - (z_x + 128) * sum(w), exact.
+// Int8 depthwise on 4-tap words (dot-product ISAs). A packed input row of channels [c0, c1)
+// (multiples of lanes; written by dw_word_pack_row, the caller keeps the rows in use) is
+// [(c1 - c0) / lanes][padded column][lanes] 32-bit words; word (x, c) holds bytes i = 0..3:
+// x_q[x + i * dw][c] + 128 as u8 (z_x + 128 outside the image), so one vpdpbusd lane sums 4
+// horizontal taps of one channel. Weights: [ky][word j][CL] words whose byte i is
+// w[c][ky][4 j + i] (0 beyond kw). acc = dot - (z_x + 128) * sum(w) is the reference's sum.
 struct DwWordParams {
     int32_t C = 0, CL = 0;     // channels, channels padded to whole vectors
     int32_t kh = 0, nwk = 0;   // kernel rows, words per kernel row (ceil(kw / 4))
@@ -110,10 +111,12 @@ struct IsaKernels {
     // kernels; 2: smmla's 8-byte rows). The fp32 GEMM always uses 1.
     int32_t int8_word_group = 1;
     // Int8 depthwise on 4-tap words (nullptr where the ISA has no u8 x s8 dot product: the
-    // float dw_row is used). Pack: padded row of one image from its NHWC4 input row `src`
-    // (nullptr: a padding row). Row: output row oy of one image.
-    void (*dw_word_pack_row)(const DwWordParams&, const int8_t* src, uint8_t* dst) = nullptr;
-    void (*dw_word_row)(const DwWordParams&, const uint8_t* in, void* out, int32_t oy) = nullptr;
+    // float dw_row is used), channels [c0, c1). Pack: one padded row from its NHWC4 input row
+    // `src` (nullptr: a padding row). Row: output row oy of one image from the packed input
+    // rows rows[ky] = padded row oy * sh + ky * dh.
+    void (*dw_word_pack_row)(const DwWordParams&, const int8_t* src, uint8_t* dst, int32_t c0, int32_t c1) = nullptr;
+    void (*dw_word_row)(const DwWordParams&, const uint8_t* const* rows, void* out, int32_t oy, int32_t c0,
+                        int32_t c1) = nullptr;
 };
 
 }  // namespace cpu

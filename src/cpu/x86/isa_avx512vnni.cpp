@@ -28,7 +28,11 @@ void gemm(const GemmParams& gp, const uint8_t* in, void* out, int32_t g, int32_t
 
 void dw_row(const DwParams& d, const float* in, void* out, int32_t oy) { dw_row_impl<8>(d, in, out, oy); }
 
-const IsaKernels kKernels = {"avx512vnni", 16, WORD_U8X4, 4, 24, gemm<WordU8>, gemm<WordF32>, dw_row};
+void dw_word_row(const DwWordParams& d, const uint8_t* const* rows, void* out, int32_t oy, int32_t c0, int32_t c1) {
+    dw_word_row_impl<12>(d, rows, out, oy, c0, c1);
+}
+
+const IsaKernels kKernels = {"avx512vnni", 16, WORD_U8X4, 4, 24, gemm<WordU8>, gemm<WordF32>, dw_row, 1, dw_word_pack_row_impl, dw_word_row};
 }  // namespace
 
 const IsaKernels* avx512vnni_kernels() { return &kKernels; }

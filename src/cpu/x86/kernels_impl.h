@@ -36,15 +36,19 @@ struct Ops {
     static VF i2f(VI a) { return _mm512_cvtepi32_ps(a); }
     static VI f2i(VF a) { return _mm512_cvtps_epi32(a); }  // exact: values are integers
     static M ltzi(VI a) { return _mm512_cmplt_epi32_mask(a, _mm512_setzero_si512()); }
-    static M lti(VI a, VI b) { return _mm512_cmplt_epi32_mask(a, b); }
     static VI blendi(M m, VI a, VI b) { return _mm512_mask_blend_epi32(m, a, b); }  // m ? b : a
     static M ltf(VF a, VF b) { return _mm512_cmp_ps_mask(a, b, _CMP_LT_OQ); }
     static VF blendf(M m, VF a, VF b) { return _mm512_mask_blend_ps(m, a, b); }
     static VI mini(VI a, VI b) { return _mm512_min_epi32(a, b); }
+    static VI maxi(VI a, VI b) { return _mm512_max_epi32(a, b); }
+    // m0 of the odd lanes moved into the even lanes (vpmuldq reads the low dword of each qword)
+    static VI odd_lanes(VI m0) { return _mm512_shuffle_epi32(m0, _MM_PERM_DDBB); }
+    static VI srli_half(VI mask) { return _mm512_srli_epi32(mask, 1); }
     // requant.h requantize(x, m0, shift) with left = max(shift, 0), right = max(-shift, 0),
-    // mask = (1 << right) - 1; kLeft = false when no channel shifts left
+    // mask = (1 << right) - 1, m0odd = odd_lanes(m0), half = mask >> 1 (block invariants,
+    // computed once); kLeft = false when no channel shifts left
     template <bool kLeft>
-    static VI requant(VI x, VI m0, VI left, VI right, VI mask) {
+    static VI requant_pre(VI x, VI m0, VI m0odd, VI left, VI right, VI mask, VI half) {
         VI s = x;
         if (kLeft) {
             s = _mm512_sllv_epi32(x, left);
@@ -55,14 +59,11 @@ struct Ops {
         }
         const VI nudge = _mm512_set1_epi64(int64_t(1) << 30);
         const VI pe = _mm512_add_epi64(_mm512_mul_epi32(s, m0), nudge);
-        // vpmuldq reads the low dword of each qword: the odd lanes of m0 are shifted down by the
-        // (port-cheap) dword shuffle instead of a second 64-bit shift
-        const VI po = _mm512_add_epi64(
-            _mm512_mul_epi32(_mm512_srli_epi64(s, 32), _mm512_shuffle_epi32(m0, _MM_PERM_DDBB)), nudge);
+        const VI po = _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(s, 32), m0odd), nudge);
         // bits 31..62 of each 64-bit product: even lanes by >> 31, odd lanes (upper dword) by << 1
         const VI high = _mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64(pe, 31), _mm512_slli_epi64(po, 1));
         const VI rem = _mm512_and_si512(high, mask);
-        const VI thr = _mm512_add_epi32(_mm512_srli_epi32(mask, 1), _mm512_srli_epi32(high, 31));
+        const VI thr = _mm512_add_epi32(half, _mm512_srli_epi32(high, 31));
         const VI q = _mm512_srav_epi32(high, right);
         return _mm512_mask_add_epi32(q, _mm512_cmpgt_epi32_mask(rem, thr), q, _mm512_set1_epi32(1));
     }
@@ -110,13 +111,15 @@ struct Ops {
     static VF i2f(VI a) { return _mm256_cvtepi32_ps(a); }
     static VI f2i(VF a) { return _mm256_cvtps_epi32(a); }
     static M ltzi(VI a) { return _mm256_cmpgt_epi32(_mm256_setzero_si256(), a); }
-    static M lti(VI a, VI b) { return _mm256_cmpgt_epi32(b, a); }
     static VI blendi(M m, VI a, VI b) { return _mm256_blendv_epi8(a, b, m); }
     static M ltf(VF a, VF b) { return _mm256_castps_si256(_mm256_cmp_ps(a, b, _CMP_LT_OQ)); }
     static VF blendf(M m, VF a, VF b) { return _mm256_blendv_ps(a, b, _mm256_castsi256_ps(m)); }
     static VI mini(VI a, VI b) { return _mm256_min_epi32(a, b); }
+    static VI maxi(VI a, VI b) { return _mm256_max_epi32(a, b); }
+    static VI odd_lanes(VI m0) { return _mm256_srli_epi64(m0, 32); }
+    static VI srli_half(VI mask) { return _mm256_srli_epi32(mask, 1); }
     template <bool kLeft>
-    static VI requant(VI x, VI m0, VI left, VI right, VI mask) {
+    static VI requant_pre(VI x, VI m0, VI m0odd, VI left, VI right, VI mask, VI half) {
         VI s = x;
         if (kLeft) {
             s = _mm256_sllv_epi32(x, left);
@@ -128,11 +131,10 @@ struct Ops {
         }
         const VI nudge = _mm256_set1_epi64x(int64_t(1) << 30);
         const VI pe = _mm256_add_epi64(_mm256_mul_epi32(s, m0), nudge);
-        const VI po = _mm256_add_epi64(
-            _mm256_mul_epi32(_mm256_srli_epi64(s, 32), _mm256_srli_epi64(m0, 32)), nudge);
+        const VI po = _mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64(s, 32), m0odd), nudge);
         const VI high = _mm256_blend_epi32(_mm256_srli_epi64(pe, 31), _mm256_slli_epi64(po, 1), 0xAA);
         const VI rem = _mm256_and_si256(high, mask);
-        const VI thr = _mm256_add_epi32(_mm256_srli_epi32(mask, 1), _mm256_srli_epi32(high, 31));
+        const VI thr = _mm256_add_epi32(half, _mm256_srli_epi32(high, 31));
         const VI q = _mm256_srav_epi32(high, right);
         return _mm256_sub_epi32(q, _mm256_cmpgt_epi32(rem, thr));  // cmpgt is -1 where true
     }
@@ -190,25 +192,60 @@ using VI = Ops::VI;
 using VF = Ops::VF;
 constexpr int L = Ops::L;
 
-// int8 output: dst[0..n) = clamp(requantize(acc + add) + zp) for the channels at param index pidx
+// The per-channel requantize parameters of one vector block, loaded once and kept in registers
+// while the block's pixels are written (re-reading them per pixel costs loads that the
+// compiler cannot hoist: an int8 store may alias anything).
+struct ChanQ {
+    VI add, m0, m0odd, l, r, mask, half, m0n, ln, rn, maskn, halfn, lo, hi, zp;
+};
+template <bool kLeft, bool kLeaky>
+inline ChanQ load_chanq(const OutParams& op, size_t pidx) {
+    ChanQ q;
+    q.add = Ops::loadi(op.add + pidx);
+    q.m0 = Ops::loadi(op.m0 + pidx);
+    q.r = Ops::loadi(op.rshift + pidx);
+    q.mask = Ops::loadi(op.rmask + pidx);
+    q.l = kLeft ? Ops::loadi(op.lshift + pidx) : q.m0;
+    q.m0odd = Ops::odd_lanes(q.m0);
+    q.half = Ops::srli_half(q.mask);
+    if (kLeaky) {
+        q.m0n = Ops::loadi(op.m0n + pidx);
+        q.rn = Ops::loadi(op.rshiftn + pidx);
+        q.maskn = Ops::loadi(op.rmaskn + pidx);
+        q.ln = kLeft ? Ops::loadi(op.lshiftn + pidx) : q.m0n;
+        q.halfn = Ops::srli_half(q.maskn);
+    } else {
+        q.m0n = q.rn = q.maskn = q.ln = q.halfn = q.m0;
+    }
+    q.lo = Ops::set1i(op.lo);
+    q.hi = Ops::set1i(op.hi);
+    q.zp = Ops::set1i(op.zp);
+    return q;
+}
+// int8 output: dst[0..n) = clamp(requantize(acc + add) + zp) with the block's parameters q
+template <bool kLeft, bool kLeaky>
+inline void out_int8_q(const ChanQ& q, VI acc, int8_t* dst, int n) {
+    const VI x = Ops::addi(acc, q.add);
+    VI m0 = q.m0, m0odd = q.m0odd, r = q.r, mask = q.mask, half = q.half, l = q.l;
+    if (kLeaky) {
+        const Ops::M neg = Ops::ltzi(x);
+        m0 = Ops::blendi(neg, m0, q.m0n);
+        m0odd = Ops::odd_lanes(m0);  // (lane i of m0odd serves lane i + 1: blend first)
+        r = Ops::blendi(neg, r, q.rn);
+        mask = Ops::blendi(neg, mask, q.maskn);
+        half = Ops::blendi(neg, half, q.halfn);
+        if (kLeft) l = Ops::blendi(neg, l, q.ln);
+    }
+    const VI v = Ops::requant_pre<kLeft>(x, m0, m0odd, l, r, mask, half);
+    // requant.h: y = v + zp < qmin ? qmin : (y > qmax ? qmax : y), done before adding zp; equal
+    // to max(min(v, hi), lo) because qmin <= qmax (conv_plan validates the activation range)
+    const VI c = Ops::maxi(Ops::mini(v, q.hi), q.lo);
+    Ops::store_i8(dst, Ops::addi(c, q.zp), n);
+}
 template <bool kLeft>
 inline void out_int8_t(const OutParams& op, VI acc, size_t pidx, int8_t* dst, int n) {
-    const VI x = Ops::addi(acc, Ops::loadi(op.add + pidx));
-    VI m0 = Ops::loadi(op.m0 + pidx), r = Ops::loadi(op.rshift + pidx), mask = Ops::loadi(op.rmask + pidx);
-    VI l = m0;
-    if (kLeft) l = Ops::loadi(op.lshift + pidx);
-    if (op.leaky) {
-        const Ops::M neg = Ops::ltzi(x);
-        m0 = Ops::blendi(neg, m0, Ops::loadi(op.m0n + pidx));
-        r = Ops::blendi(neg, r, Ops::loadi(op.rshiftn + pidx));
-        mask = Ops::blendi(neg, mask, Ops::loadi(op.rmaskn + pidx));
-        if (kLeft) l = Ops::blendi(neg, l, Ops::loadi(op.lshiftn + pidx));
-    }
-    const VI v = Ops::requant<kLeft>(x, m0, l, r, mask);
-    // requant.h: y = v + zp < qmin ? qmin : (y > qmax ? qmax : y), done before adding zp
-    const VI lo = Ops::set1i(op.lo);
-    const VI c = Ops::blendi(Ops::lti(v, lo), Ops::mini(v, Ops::set1i(op.hi)), lo);
-    Ops::store_i8(dst, Ops::addi(c, Ops::set1i(op.zp)), n);
+    if (op.leaky) out_int8_q<kLeft, true>(load_chanq<kLeft, true>(op, pidx), acc, dst, n);
+    else out_int8_q<kLeft, false>(load_chanq<kLeft, false>(op, pidx), acc, dst, n);
 }
 inline void out_int8(const OutParams& op, VI acc, size_t pidx, int8_t* dst, int n) {
     if (op.any_left) out_int8_t<true>(op, acc, pidx, dst, n);
@@ -230,6 +267,23 @@ inline void out_float(const OutParams& op, VF y, size_t pidx, float* dst, int64_
     alignas(64) float tmp[L];
     Ops::storef(tmp, y);
     for (int i = 0; i < n; ++i) dst[i * stride] = tmp[i];
+}
+
+// int8 output of a GEMM tile: block by block, the block's requantize parameters in registers.
+template <bool kLeft, bool kLeaky, int OB, int P>
+inline void store_tile_int8(const GemmParams& gp, const VI (&acc)[OB][P], int8_t* out, int32_t g, int32_t blk0,
+                            int64_t m, int np) {
+    for (int ob = 0; ob < OB; ++ob) {
+        const int32_t blk = blk0 + ob;
+        const size_t pidx = size_t(int64_t(g) * gp.blocks_per_group + blk) * L;
+        const int n = imin32(L, gp.cout_g - blk * L);
+        const int64_t oc0 = int64_t(g) * gp.cout_g + int64_t(blk) * L;
+        const ChanQ q = load_chanq<kLeft, kLeaky>(gp.out, pidx);
+        int8_t* dst = out + m * gp.out_c4 + oc0;
+        // compile-time bounds and a guard, so acc[][] stays in registers
+        for (int p = 0; p < P; ++p)
+            if (p < np) out_int8_q<kLeft, kLeaky>(q, acc[ob][p], dst + p * gp.out_c4, n);
+    }
 }
 
 // One GEMM tile: P output pixels [m, m + P) (clamped to m_end) x OB blocks of L channels.
@@ -260,6 +314,18 @@ inline void gemm_tile(const GemmParams& gp, const uint8_t* in, void* out, int32_
         }
     }
     const int np = int(imin64(P, m_end - m));
+    if constexpr (!W::kFloat) {
+        if (gp.out.mode == OUT_INT8) {
+            if (gp.out.any_left) {
+                if (gp.out.leaky) store_tile_int8<true, true, OB, P>(gp, acc, static_cast<int8_t*>(out), g, blk0, m, np);
+                else store_tile_int8<true, false, OB, P>(gp, acc, static_cast<int8_t*>(out), g, blk0, m, np);
+            } else {
+                if (gp.out.leaky) store_tile_int8<false, true, OB, P>(gp, acc, static_cast<int8_t*>(out), g, blk0, m, np);
+                else store_tile_int8<false, false, OB, P>(gp, acc, static_cast<int8_t*>(out), g, blk0, m, np);
+            }
+            return;
+        }
+    }
     for (int ob = 0; ob < OB; ++ob) {
         const int32_t blk = blk0 + ob;
         const size_t pidx = size_t(int64_t(g) * gp.blocks_per_group + blk) * L;
@@ -323,3 +389,187 @@ void dw_row_impl(const DwParams& d, const float* in, void* out, int32_t oy) {
         }
     }
 }
+
+#if QGPU_X86_WIDTH == 512 || defined(QGPU_X86_AVXVNNI)
+// ---- int8 depthwise on 4-tap words (layout: DwWordParams in isa_kernels.h) -------------------
+
+#if QGPU_X86_WIDTH == 512
+// n (<= 16) bytes at p, zero-extended to 32-bit lanes; n < 16 never reads past p + n
+inline VI load_zext_bytes(const int8_t* p, int n) {
+    if (n >= L) return _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+    return _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(__mmask16((1u << n) - 1u), p));
+}
+// (a | b | c | d) ^ flip
+inline VI or4_xor(VI a, VI b, VI c, VI d, VI flip) {
+    return _mm512_ternarylogic_epi32(_mm512_ternarylogic_epi32(a, b, c, 0xFE), d, flip, 0x56);
+}
+inline VI slli(VI a, int n) { return _mm512_slli_epi32(a, n); }
+// (w >> 8) | ((z << 24) ^ top): shift the word down one byte, the new (sign-flipped) byte on top
+inline VI or_shift_in(VI w, VI z, VI top) {
+    return _mm512_ternarylogic_epi32(_mm512_srli_epi32(w, 8), _mm512_slli_epi32(z, 24), top, 0xF6);
+}
+inline void storei(uint8_t* p, VI v) { _mm512_storeu_si512(p, v); }
+#else
+inline VI load_zext_bytes(const int8_t* p, int n) {
+    int64_t v = 0;
+    __builtin_memcpy(&v, p, size_t(n >= L ? L : n));
+    return _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(v));
+}
+inline VI or4_xor(VI a, VI b, VI c, VI d, VI flip) {
+    return _mm256_xor_si256(_mm256_or_si256(_mm256_or_si256(a, b), _mm256_or_si256(c, d)), flip);
+}
+inline VI slli(VI a, int n) { return _mm256_slli_epi32(a, n); }
+inline VI or_shift_in(VI w, VI z, VI top) {
+    return _mm256_or_si256(_mm256_srli_epi32(w, 8), _mm256_xor_si256(_mm256_slli_epi32(z, 24), top));
+}
+inline void storei(uint8_t* p, VI v) { _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), v); }
+#endif
+
+// One padded row, channel-block major: word (x, c) at ((c / L) * Wp + x) * L + c % L holds bytes
+// x_q[x + i * dw][c] ^ 0x80 for i = 0..3 (padding taps read pad_pixel, which holds z_x). Lanes
+// c >= C hold whatever (their weights are 0).
+void dw_word_pack_row_impl(const DwWordParams& d, const int8_t* src, uint8_t* dst, int32_t c0, int32_t c1) {
+    const VI flip = Ops::set1i(int32_t(0x80808080u));
+    const int64_t VB = int64_t(L) * 4, pstride = int64_t(c1 - c0) * 4;
+    if (!src) {
+        const VI padw = or4_xor(load_zext_bytes(d.pad_pixel, L), slli(load_zext_bytes(d.pad_pixel, L), 8),
+                                slli(load_zext_bytes(d.pad_pixel, L), 16), slli(load_zext_bytes(d.pad_pixel, L), 24),
+                                flip);
+        // every lane of the pad pixel holds z_x, so one vector fills the whole row
+        for (int64_t i = 0; i < d.Wp * pstride; i += 4 * L) storei(dst + i, padw);
+        return;
+    }
+    if (d.dw == 1) {
+        // sliding window: word(x + 1) = word(x) >> 8 | byte(x + 4) << 24, one new pixel per word.
+        // Column x + 3 is an image pixel for x in [x0, x1), padding elsewhere.
+        const VI top = Ops::set1i(int32_t(0x80000000u));
+        const int64_t x0 = d.pad_left - 3 > 1 ? d.pad_left - 3 : 1;
+        const int64_t x1 = d.pad_left + d.in_w - 3 > x0 ? d.pad_left + d.in_w - 3 : x0;
+        const int64_t xe = x1 < d.Wp ? x1 : d.Wp;
+        for (int32_t cb = c0; cb < c1; cb += L) {
+            const int nb = cb < d.in_c4 ? d.in_c4 - cb : 0;
+            const VI padz = load_zext_bytes(d.pad_pixel + cb, L);
+            auto pixel = [&](int64_t x) {  // zero-extended bytes of padded column x
+                const int64_t ix = x - d.pad_left;
+                return (ix >= 0 && ix < d.in_w) ? load_zext_bytes(src + ix * d.in_c4 + cb, nb) : padz;
+            };
+            VI w = or4_xor(pixel(0), slli(pixel(1), 8), slli(pixel(2), 16), slli(pixel(3), 24), flip);
+            uint8_t* out = dst + int64_t((cb - c0) / L) * d.Wp * VB;
+            storei(out, w);
+            int64_t x = 1;
+            for (; x < x0 && x < d.Wp; ++x) {
+                w = or_shift_in(w, pixel(x + 3), top);
+                storei(out + x * VB, w);
+            }
+            if (nb >= L && x < xe) {
+                const int8_t* sp = src + (x + 3 - d.pad_left) * d.in_c4 + cb;
+                for (; x < xe; ++x, sp += d.in_c4) {
+                    w = or_shift_in(w, load_zext_bytes(sp, L), top);
+                    storei(out + x * VB, w);
+                }
+            }
+            for (; x < d.Wp; ++x) {
+                w = or_shift_in(w, pixel(x + 3), top);
+                storei(out + x * VB, w);
+            }
+        }
+        return;
+    }
+    for (int64_t x = 0; x < d.Wp; ++x) {
+        const int8_t* px[4];
+        for (int i = 0; i < 4; ++i) {
+            const int64_t ix = x + int64_t(i) * d.dw - d.pad_left;
+            px[i] = (ix >= 0 && ix < d.in_w) ? src + ix * d.in_c4 : nullptr;
+        }
+        for (int32_t cb = c0; cb < c1; cb += L) {
+            VI z[4];
+            for (int i = 0; i < 4; ++i) {
+                // the NHWC4 pixel has in_c4 bytes: never read past them (the last pixel of the
+                // tensor ends the buffer)
+                if (px[i]) z[i] = load_zext_bytes(px[i] + cb, cb < d.in_c4 ? d.in_c4 - cb : 0);
+                else z[i] = load_zext_bytes(d.pad_pixel + cb, L);
+            }
+            storei(dst + (int64_t((cb - c0) / L) * d.Wp + x) * VB,
+                   or4_xor(z[0], slli(z[1], 8), slli(z[2], 16), slli(z[3], 24), flip));
+        }
+    }
+}
+
+// Output row oy from its kh packed input rows rows[ky]: per channel block (its requantize
+// parameters in registers),
+// P output pixels at a time, kh * nwk vpdpbusd per pixel.
+// K: kh * nwk when known at compile time (3: every 3x3), else 0
+template <bool kLeft, bool kLeaky, bool kStride1, int P, int K>
+void dw_word_row_t(const DwWordParams& d, const uint8_t* const* rows, void* out, int32_t oy, int32_t c0, int32_t c1) {
+    constexpr int64_t VB = int64_t(L) * 4;
+    const int64_t step = kStride1 ? VB : int64_t(d.sw) * VB;  // between output pixels
+    const int64_t M = int64_t(d.out_h) * d.out_w, oc4 = d.out_c4;
+    const bool int8_out = d.out.mode == OUT_INT8;
+    const int nk = K ? K : d.kh * d.nwk;
+    for (int32_t cb = c0; cb < c1; cb += L) {
+        const int n = imin32(L, d.C - cb);
+        const ChanQ q = load_chanq<kLeft, kLeaky>(d.out, size_t(cb));
+        const int64_t blk_off = int64_t((cb - c0) / L) * d.Wp * VB;
+        for (int32_t ox0 = 0; ox0 < d.out_w; ox0 += P) {
+            // a last partial group recomputes the row's last P pixels (out_w >= P: never reads
+            // past the row) and stores only the new ones
+            const int32_t ox = ox0 + P <= d.out_w ? ox0 : d.out_w - P;
+            VI acc[P];
+#pragma GCC unroll 16
+            for (int p = 0; p < P; ++p) acc[p] = WordU8::zero();
+            for (int k = 0; k < nk; ++k) {
+                const int32_t ky = K ? k : k / d.nwk, j = K ? 0 : k % d.nwk;
+                const uint8_t* r = rows[ky] + blk_off + (int64_t(4 * j) * d.dw + int64_t(ox) * (kStride1 ? 1 : d.sw)) * VB;
+                const VI w = WordU8::loadw(d.weights + (int64_t(k) * d.CL + cb) * 4);
+#pragma GCC unroll 16
+                for (int p = 0; p < P; ++p) acc[p] = WordU8::dot(acc[p], WordU8::loadw(r + p * step), w);
+            }
+            const int skip = ox0 - ox;  // pixels of this group already written by the previous one
+            const int64_t opix = int64_t(oy) * d.out_w + ox;
+            if (int8_out) {
+                int8_t* dst = static_cast<int8_t*>(out) + opix * oc4 + cb;
+                // compile-time bounds and a guard, so acc[] stays in registers
+#pragma GCC unroll 16
+                for (int p = 0; p < P; ++p)
+                    if (p >= skip) out_int8_q<kLeft, kLeaky>(q, acc[p], dst + p * oc4, n);
+            } else {
+                for (int p = 0; p < P; ++p) {
+                    if (p < skip) continue;
+                    const VF y = Ops::i2f(Ops::addi(acc[p], q.add));
+                    out_float(d.out, y, size_t(cb), static_cast<float*>(out) + cb * M + opix + p, M, n);
+                }
+            }
+        }
+    }
+}
+
+// P pixels per group where the row has them, else 4 or 1 (narrow late layers)
+template <bool kLeft, bool kLeaky, int P>
+void dw_word_row_s(const DwWordParams& d, const uint8_t* const* rows, void* out, int32_t oy, int32_t c0, int32_t c1) {
+    const bool k3 = d.kh == 3 && d.nwk == 1;
+    if (d.out_w >= P) {
+        if (d.sw == 1) {
+            if (k3) dw_word_row_t<kLeft, kLeaky, true, P, 3>(d, rows, out, oy, c0, c1);
+            else dw_word_row_t<kLeft, kLeaky, true, P, 0>(d, rows, out, oy, c0, c1);
+        } else {
+            if (k3) dw_word_row_t<kLeft, kLeaky, false, P, 3>(d, rows, out, oy, c0, c1);
+            else dw_word_row_t<kLeft, kLeaky, false, P, 0>(d, rows, out, oy, c0, c1);
+        }
+    } else if (d.out_w >= 4) {
+        dw_word_row_t<kLeft, kLeaky, false, 4, 0>(d, rows, out, oy, c0, c1);
+    } else {
+        dw_word_row_t<kLeft, kLeaky, false, 1, 0>(d, rows, out, oy, c0, c1);
+    }
+}
+
+template <int P>
+void dw_word_row_impl(const DwWordParams& d, const uint8_t* const* rows, void* out, int32_t oy, int32_t c0, int32_t c1) {
+    if (d.out.any_left) {
+        if (d.out.leaky) dw_word_row_s<true, true, P>(d, rows, out, oy, c0, c1);
+        else dw_word_row_s<true, false, P>(d, rows, out, oy, c0, c1);
+    } else {
+        if (d.out.leaky) dw_word_row_s<false, true, P>(d, rows, out, oy, c0, c1);
+        else dw_word_row_s<false, false, P>(d, rows, out, oy, c0, c1);
+    }
+}
+#endif
