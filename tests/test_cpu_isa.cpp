@@ -1,4 +1,5 @@
-// The SIMD CPU kernels (AVX-512 VNNI, AVX-VNNI, AVX2), each forced in turn, against the scalar
+// The SIMD CPU kernels (x86: AVX-512 VNNI, AVX-VNNI, AVX2; AArch64: i8mm smmla, dotprod sdot,
+// ARMv8.0 NEON), each forced in turn, against the scalar
 // reference: byte-identical int8 outputs and identical float outputs of int8 convs, fp32 convs
 // within tolerance, at 1 and 2 threads. Variants this CPU lacks are skipped with a message (and
 // must be refused with QGPU_ERROR_UNSUPPORTED).
@@ -9,6 +10,9 @@
 #include <fstream>
 #include <set>
 #include <sstream>
+#if defined(__aarch64__) && defined(__linux__)
+#include <sys/auxv.h>
+#endif
 
 #include "conv_cases.h"
 #include "naive_conv.h"
@@ -17,7 +21,34 @@ using cases::ConvCase;
 
 namespace {
 
-const char* const kX86Variants[] = {"avx512vnni", "avxvnni", "avx2"};
+#if defined(__aarch64__)
+const char* const kSimdVariants[] = {"i8mm", "neondot", "neon"};
+#else
+const char* const kSimdVariants[] = {"avx512vnni", "avxvnni", "avx2"};
+#endif
+
+// The AArch64 variants this CPU must accept. QGPU_TEST_ARM_ISA (set by scripts/test-aarch64.sh
+// per qemu CPU model, e.g. "neon neondot i8mm" for -cpu max) states it independently of the
+// library; without it the test asks getauxval itself (the HWCAP bits of the arm64 ELF ABI).
+std::set<std::string> expected_arm_variants() {
+    std::set<std::string> out;
+#if defined(__aarch64__)
+    if (const char* e = std::getenv("QGPU_TEST_ARM_ISA")) {
+        std::istringstream s(e);
+        std::string w;
+        while (s >> w) out.insert(w);
+        return out;
+    }
+    out.insert("neon");
+#if defined(__linux__)
+    const unsigned long hw = getauxval(AT_HWCAP), hw2 = getauxval(AT_HWCAP2);
+    const bool dot = hw & (1ul << 20);   // HWCAP_ASIMDDP
+    if (dot) out.insert("neondot");
+    if (dot && (hw2 & (1ul << 13))) out.insert("i8mm");  // HWCAP2_I8MM
+#endif
+#endif
+    return out;
+}
 
 // Under ASan/UBSan the scalar and double-precision references are ~20x slower: the largest
 // suite layers are left to the release run there (CI runs both).
@@ -62,7 +93,7 @@ struct VariantCtx {
 
 std::vector<VariantCtx> available_variants() {
     std::vector<VariantCtx> out;
-    for (const char* v : kX86Variants) {
+    for (const char* v : kSimdVariants) {
         VariantCtx vc;
         vc.name = v;
         vc.t1.reset(new Ctx(v, 1));
@@ -150,16 +181,27 @@ TEST_CASE("cpu ISA variants: forcing what the CPU lacks is refused", "[cpu-isa]"
         }
         qgpu_context_destroy(ctx);
     }
-    // variants of other architectures are always refused on x86 (and vice versa)
-    qgpu_context_desc desc;
-    qgpu_context_desc_init(&desc);
-    desc.backend = QGPU_BACKEND_CPU;
-    desc.kernel_variant = "neondot";
-    qgpu_context ctx = nullptr;
-#if defined(__x86_64__)
-    CHECK(qgpu_context_create(&desc, &ctx) == QGPU_ERROR_UNSUPPORTED);
-#endif
-    qgpu_context_destroy(ctx);
+    // the AArch64 variants: accepted exactly where expected (never on x86)
+    const std::set<std::string> arm = expected_arm_variants();
+    int arm_refused = 0;
+    for (const char* v : {"neon", "neondot", "i8mm"}) {
+        qgpu_context_desc desc;
+        qgpu_context_desc_init(&desc);
+        desc.backend = QGPU_BACKEND_CPU;
+        desc.kernel_variant = v;
+        qgpu_context ctx = nullptr;
+        const qgpu_status st = qgpu_context_create(&desc, &ctx);
+        INFO(v << ": " << (st == QGPU_OK ? "ok" : qgpu_last_error()));
+        if (arm.count(v)) {
+            CHECK(st == QGPU_OK);
+            if (st == QGPU_OK) CHECK(std::string(qgpu_context_kernel_variant(ctx)) == v);
+        } else {
+            CHECK(st == QGPU_ERROR_UNSUPPORTED);
+            ++arm_refused;
+        }
+        qgpu_context_destroy(ctx);
+    }
+    WARN("AArch64 variants accepted: " << arm.size() << ", refused: " << arm_refused);
     if (refused == 0) WARN("skipped the refusal of a lacking x86 ISA: this CPU has them all");
 }
 
@@ -178,6 +220,22 @@ TEST_CASE("cpu ISA variants: QGPU_CPU_ISA selects the variant", "[cpu-isa]") {
         const std::set<std::string> flags = cpuinfo_flags();
         if (flags.count("avx2") && flags.count("fma"))
             CHECK(std::string(qgpu_context_kernel_variant(dflt.ctx)) != "scalar");
+    }
+#endif
+#if defined(__aarch64__)
+    if (!saved) {  // the default is the best NEON variant, and the environment forces another
+        const std::set<std::string> arm = expected_arm_variants();
+        const char* best = arm.count("i8mm") ? "i8mm" : arm.count("neondot") ? "neondot" : "neon";
+        CHECK(std::string(qgpu_context_kernel_variant(dflt.ctx)) == best);
+        setenv("QGPU_CPU_ISA", "neon", 1);
+        Ctx neon(nullptr, 1);
+        setenv("QGPU_CPU_ISA", "i8mm", 1);
+        Ctx i8mm(nullptr, 1);
+        unsetenv("QGPU_CPU_ISA");
+        REQUIRE(neon.ctx != nullptr);
+        CHECK(std::string(qgpu_context_kernel_variant(neon.ctx)) == "neon");
+        CHECK((i8mm.ctx != nullptr) == (arm.count("i8mm") == 1));
+        if (!i8mm.ctx) CHECK(i8mm.why.find("i8mm") != std::string::npos);
     }
 #endif
 }

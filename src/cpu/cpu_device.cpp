@@ -9,6 +9,9 @@
 #if defined(__x86_64__)
 #include "cpu/x86/x86_kernels.h"
 #endif
+#if defined(__aarch64__)
+#include "cpu/arm/arm_kernels.h"
+#endif
 
 namespace qgpu {
 namespace cpu {
@@ -34,9 +37,9 @@ struct Variant {
     std::unique_ptr<ConvKernel> (*make)(const ConvPlan&, ThreadPool*);
 };
 
-#if defined(__x86_64__)
-template <const x86::IsaKernels* (*K)()>
-std::unique_ptr<ConvKernel> make_x86(const ConvPlan& plan, ThreadPool* pool) {
+#if defined(__x86_64__) || defined(__aarch64__)
+template <const IsaKernels* (*K)()>
+std::unique_ptr<ConvKernel> make_simd(const ConvPlan& plan, ThreadPool* pool) {
     return make_fast_conv(plan, pool, K());
 }
 #endif
@@ -45,10 +48,16 @@ std::unique_ptr<ConvKernel> make_x86(const ConvPlan& plan, ThreadPool* pool) {
 const Variant kVariants[] = {
 #if defined(__x86_64__)
     {"avx512vnni", [](const CpuFeatures& f) { return f.avx512vnni && f.avx2 && f.fma; },
-     make_x86<x86::avx512vnni_kernels>},
+     make_simd<x86::avx512vnni_kernels>},
     {"avxvnni", [](const CpuFeatures& f) { return f.avxvnni && f.avx2 && f.fma; },
-     make_x86<x86::avxvnni_kernels>},
-    {"avx2", [](const CpuFeatures& f) { return f.avx2 && f.fma; }, make_x86<x86::avx2_kernels>},
+     make_simd<x86::avxvnni_kernels>},
+    {"avx2", [](const CpuFeatures& f) { return f.avx2 && f.fma; }, make_simd<x86::avx2_kernels>},
+#endif
+#if defined(__aarch64__)
+    // getauxval: HWCAP2_I8MM / HWCAP_ASIMDDP (cpu_features.cpp); the i8mm file also uses dotprod
+    {"i8mm", [](const CpuFeatures& f) { return f.i8mm && f.neon_dot; }, make_simd<arm::i8mm_kernels>},
+    {"neondot", [](const CpuFeatures& f) { return f.neon_dot; }, make_simd<arm::neondot_kernels>},
+    {"neon", [](const CpuFeatures& f) { return f.neon; }, make_simd<arm::neon_kernels>},
 #endif
     {"scalar", [](const CpuFeatures&) { return true; }, make_reference_conv},
 };
@@ -91,6 +100,9 @@ public:
     }
     Status create_op(const OpPlan& plan, std::unique_ptr<OpKernel>* out) override {
         return make_reference_op(plan, &pool_, out);  // network layers (src/model)
+    }
+    void host_parallel_for(int64_t count, const std::function<void(int64_t)>& task) override {
+        pool_.parallel_for(count, task);  // the host passes use the context's threads
     }
 
 private:
