@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -194,6 +196,11 @@ qgpu_context make_context(qgpu_backend backend, const char* variant, int threads
         return nullptr;
     }
     return ctx;
+}
+
+bool strict_backends() {
+    const char* s = std::getenv("QGPU_TEST_STRICT");
+    return s && std::strcmp(s, "1") == 0;
 }
 
 }  // namespace cases

@@ -53,4 +53,8 @@ qgpu_status run_case(qgpu_context ctx, ConvCase& c, Output* out);
 // backend is unavailable (reason in *why).
 qgpu_context make_context(qgpu_backend backend, const char* variant, int threads, std::string* why);
 
+// QGPU_TEST_STRICT=1 (CI): the backends CI installs (lavapipe, PoCL) must be there, so a test
+// that cannot open them fails instead of skipping.
+bool strict_backends();
+
 }  // namespace cases

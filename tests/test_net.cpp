@@ -23,7 +23,8 @@ struct NetRun {
 };
 
 NetRun run_squeezenet(qgpu_context ctx, qgpu_precision precision, const std::string& param,
-                      const std::string& bin, const std::string& table, const std::vector<float>& input) {
+                      const std::string& bin, const std::string& table, const std::vector<float>& input,
+                      const char* output = "prob") {
     NetRun r;
     qgpu_net_desc d;
     qgpu_net_desc_init(&d);
@@ -38,7 +39,7 @@ NetRun run_squeezenet(qgpu_context ctx, qgpu_precision precision, const std::str
     if (r.status == QGPU_OK) r.status = qgpu_net_run(net);
     if (r.status == QGPU_OK) {
         r.prob.resize(1000);
-        r.status = qgpu_net_get_output(net, "prob", r.prob.data(), r.prob.size());
+        r.status = qgpu_net_get_output(net, output, r.prob.data(), r.prob.size());
         r.summary = qgpu_net_summary(net);
     }
     if (r.status != QGPU_OK) r.error = qgpu_last_error();
@@ -185,21 +186,48 @@ TEST_CASE("net: errors are reported, never crashed on", "[net]") {
     qgpu_context_destroy(ctx);
 }
 
-TEST_CASE("net: GPU backends without network layers say so", "[net]") {
+TEST_CASE("net: SqueezeNet int8 on Vulkan and OpenCL equals the CPU's, fp32 agrees", "[net][squeezenet][gpu]") {
     if (!have_models()) { WARN("skipped: " << kDir << " not found"); return; }
-    for (qgpu_backend backend : {QGPU_BACKEND_VULKAN, QGPU_BACKEND_OPENCL}) {
-        std::string why;
-        qgpu_context ctx = cases::make_context(backend, nullptr, 1, &why);
-        if (!ctx) { WARN("skipped backend " << int(backend) << ": " << why); continue; }
-        const NetRun r = run_squeezenet(ctx, QGPU_PRECISION_INT8, "squeezenet_v1.1.param", "squeezenet_v1.1.bin",
-                                        "squeezenet_v1.1.kl.table", cat_input());
-        // either the backend runs the whole graph, or it names what it lacks
-        if (r.status != QGPU_OK) {
-            CHECK(r.status == QGPU_ERROR_UNSUPPORTED);
-            CHECK(r.error.find("kernel yet") != std::string::npos);
-        } else {
-            CHECK(top1(r.prob) == 281);
+    std::string why;
+    qgpu_context cpu = cases::make_context(QGPU_BACKEND_CPU, nullptr, 2, &why);
+    REQUIRE(cpu);
+    const std::vector<float> input = cat_input();
+    const char* table = "squeezenet_v1.1.kl.table";
+    // pool10 is the last blob before the float softmax: int8 conv10 -> dequantize -> average
+    const NetRun ci = run_squeezenet(cpu, QGPU_PRECISION_INT8, "squeezenet_v1.1.param", "squeezenet_v1.1.bin", table, input, "pool10");
+    const NetRun cf = run_squeezenet(cpu, QGPU_PRECISION_FLOAT32, "squeezenet_v1.1.param", "squeezenet_v1.1.bin", "", input, "pool10");
+    REQUIRE(ci.status == QGPU_OK);
+    REQUIRE(cf.status == QGPU_OK);
+    const struct { qgpu_backend backend; const char* variant; } targets[] = {
+        {QGPU_BACKEND_VULKAN, "nodot"}, {QGPU_BACKEND_VULKAN, "dot"}, {QGPU_BACKEND_OPENCL, nullptr}};
+    for (const auto& t : targets) {
+        qgpu_context ctx = cases::make_context(t.backend, t.variant, 1, &why);
+        const std::string name = std::string(t.backend == QGPU_BACKEND_VULKAN ? "vulkan" : "opencl") + " " +
+                                 (t.variant ? t.variant : "default");
+        if (!ctx) {
+            if (cases::strict_backends() && !(t.variant && why.find("variant") != std::string::npos))
+                FAIL(name << " must run under QGPU_TEST_STRICT=1: " << why);
+            WARN("skipped " << name << ": " << why);
+            continue;
         }
+        INFO(name);
+        const NetRun gi = run_squeezenet(ctx, QGPU_PRECISION_INT8, "squeezenet_v1.1.param", "squeezenet_v1.1.bin", table, input, "pool10");
+        INFO(gi.error);
+        REQUIRE(gi.status == QGPU_OK);
+        CHECK(gi.summary == ci.summary);  // the same graph: int8 from conv1 to conv10
+        CHECK(gi.prob == ci.prob);        // every int8 layer byte-identical, the float tail too
+        const NetRun gf = run_squeezenet(ctx, QGPU_PRECISION_FLOAT32, "squeezenet_v1.1.param", "squeezenet_v1.1.bin", "", input, "pool10");
+        INFO(gf.error);
+        REQUIRE(gf.status == QGPU_OK);
+        double max_diff = 0;
+        for (size_t i = 0; i < cf.prob.size(); ++i) max_diff = std::max(max_diff, double(std::fabs(gf.prob[i] - cf.prob[i])));
+        CHECK(max_diff < 1e-3);  // fp32: summation order only
+        CHECK(top1(gf.prob) == top1(cf.prob));
+        // and the whole net with its softmax: the same class
+        const NetRun gp = run_squeezenet(ctx, QGPU_PRECISION_INT8, "squeezenet_v1.1.param", "squeezenet_v1.1.bin", table, input);
+        REQUIRE(gp.status == QGPU_OK);
+        CHECK(top1(gp.prob) == 281);
         qgpu_context_destroy(ctx);
     }
+    qgpu_context_destroy(cpu);
 }

@@ -124,6 +124,53 @@ TEST_CASE("onnx: Fashion-MNIST CNN fp32 matches PyTorch, int8 agrees with fp32",
     qgpu_context_destroy(ctx);
 }
 
+TEST_CASE("onnx: Fashion-MNIST CNN int8 on Vulkan and OpenCL equals the CPU's", "[net][onnx][gpu]") {
+    if (!std::ifstream(kDir + "model.onnx").good()) {
+        WARN("skipped: " << kDir << " not found");
+        return;
+    }
+    std::string why;
+    qgpu_context cpu = cases::make_context(QGPU_BACKEND_CPU, nullptr, 2, &why);
+    REQUIRE(cpu);
+    const std::vector<float> input = read_raw<float>(kDir + "ref_inputs.f32");
+    const std::string table = write_table("minmax");
+    const Run ci = run(cpu, QGPU_PRECISION_INT8, table, input);
+    const Run cf = run(cpu, QGPU_PRECISION_FLOAT32, "", input);
+    if (ci.status == QGPU_ERROR_UNSUPPORTED && ci.error.find("without ONNX") != std::string::npos) {
+        WARN("skipped: " << ci.error);
+        qgpu_context_destroy(cpu);
+        return;
+    }
+    REQUIRE(ci.status == QGPU_OK);
+    REQUIRE(cf.status == QGPU_OK);
+    const struct { qgpu_backend backend; const char* variant; } targets[] = {
+        {QGPU_BACKEND_VULKAN, "nodot"}, {QGPU_BACKEND_VULKAN, "dot"}, {QGPU_BACKEND_OPENCL, nullptr}};
+    for (const auto& t : targets) {
+        qgpu_context ctx = cases::make_context(t.backend, t.variant, 1, &why);
+        const std::string name = std::string(t.backend == QGPU_BACKEND_VULKAN ? "vulkan " : "opencl ") +
+                                 (t.variant ? t.variant : "default");
+        if (!ctx) {
+            if (cases::strict_backends() && !(t.variant && why.find("variant") != std::string::npos))
+                FAIL(name << " must run under QGPU_TEST_STRICT=1: " << why);
+            WARN("skipped " << name << ": " << why);
+            continue;
+        }
+        const Run gi = run(ctx, QGPU_PRECISION_INT8, table, input);
+        INFO(name << ": " << gi.error);
+        REQUIRE(gi.status == QGPU_OK);
+        // int8 through the residual block (float Add) and the Gemm's fused dequantize: identical
+        CHECK(gi.logits == ci.logits);
+        const Run gf = run(ctx, QGPU_PRECISION_FLOAT32, "", input);
+        REQUIRE(gf.status == QGPU_OK);
+        double max_diff = 0;
+        for (size_t i = 0; i < cf.logits.size(); ++i)
+            max_diff = std::max(max_diff, double(std::fabs(gf.logits[i] - cf.logits[i])));
+        CHECK(max_diff < 1e-3);
+        qgpu_context_destroy(ctx);
+    }
+    qgpu_context_destroy(cpu);
+}
+
 TEST_CASE("onnx: qgpu_net_calibrate builds the int8 table from samples", "[net][onnx][calibration]") {
     if (!std::ifstream(kDir + "model.onnx").good()) {
         WARN("skipped: " << kDir << " not found");
