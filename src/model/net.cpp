@@ -1,7 +1,11 @@
 #include "model/net.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <numeric>
 #include <sstream>
 
@@ -367,6 +371,7 @@ private:
         QGPU_TRY(device_->create_op(p, &s.op));
         s.inputs = std::move(inputs);
         s.output = output;
+        s.name = what;
         net_->steps_.push_back(std::move(s));
         summary_ << what << "\n";
         return QGPU_OK;
@@ -458,9 +463,12 @@ private:
         s.inputs = {in};
         s.output = out;
         net_->steps_.push_back(std::move(s));
-        summary_ << l.name << ": " << (int8 ? "int8" : "fp32") << " conv " << d.kernel_h << "x" << d.kernel_w
-                 << " s" << d.stride_h << " g" << d.groups << " " << d.in_channels << "->" << d.out_channels
-                 << (int8 ? (od.dtype == QGPU_DTYPE_INT8 ? " requantize" : " dequantize") : "") << "\n";
+        std::ostringstream what;
+        what << l.name << ": " << (int8 ? "int8" : "fp32") << " conv " << d.kernel_h << "x" << d.kernel_w
+             << " s" << d.stride_h << " g" << d.groups << " " << d.in_channels << "->" << d.out_channels
+             << (int8 ? (od.dtype == QGPU_DTYPE_INT8 ? " requantize" : " dequantize") : "");
+        net_->steps_.back().name = what.str();
+        summary_ << what.str() << "\n";
         return QGPU_OK;
     }
 
@@ -520,26 +528,42 @@ Status Net::shape(const std::string& blob, int32_t shape[4]) {
 }
 
 Status Net::run() {
+    // QGPU_NET_PROFILE=1: every layer runs on its own and its wall time goes to stderr (a
+    // profiling aid: without the batch a GPU waits after each layer, so the total is larger).
+    static const bool profile = [] {
+        const char* v = std::getenv("QGPU_NET_PROFILE");
+        return v && std::strcmp(v, "1") == 0;
+    }();
+    if (profile) return run_steps(true);
     QGPU_TRY(device_->begin_batch());
-    const Status status = run_steps();
+    const Status status = run_steps(false);
     const Status flushed = device_->end_batch();
     return status != QGPU_OK ? status : flushed;
 }
 
-Status Net::run_steps() {
+Status Net::run_steps(bool profile) {
     for (Step& s : steps_) {
-        const qgpu_tensor_t* o = tensors_[size_t(s.output)];
-        const TensorRef out{o->desc, o->buffer.get()};
-        if (s.conv) {
-            const qgpu_tensor_t* i = tensors_[size_t(s.inputs[0])];
-            QGPU_TRY(s.conv->run(TensorRef{i->desc, i->buffer.get()}, out));
-            continue;
-        }
-        std::vector<TensorRef> ins;
-        for (int32_t t : s.inputs) ins.push_back(TensorRef{tensors_[size_t(t)]->desc, tensors_[size_t(t)]->buffer.get()});
-        QGPU_TRY(s.op->run(ins, out));
+        const auto start = std::chrono::steady_clock::now();
+        const Status status = run_step(s);
+        if (profile)
+            std::fprintf(stderr, "qgpu profile: %9.3f ms  %s\n",
+                         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count(),
+                         s.name.c_str());
+        QGPU_TRY(status);
     }
     return QGPU_OK;
+}
+
+Status Net::run_step(Step& s) {
+    const qgpu_tensor_t* o = tensors_[size_t(s.output)];
+    const TensorRef out{o->desc, o->buffer.get()};
+    if (s.conv) {
+        const qgpu_tensor_t* i = tensors_[size_t(s.inputs[0])];
+        return s.conv->run(TensorRef{i->desc, i->buffer.get()}, out);
+    }
+    std::vector<TensorRef> ins;
+    for (int32_t t : s.inputs) ins.push_back(TensorRef{tensors_[size_t(t)]->desc, tensors_[size_t(t)]->buffer.get()});
+    return s.op->run(ins, out);
 }
 
 }  // namespace model

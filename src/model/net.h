@@ -44,12 +44,14 @@ public:
         std::unique_ptr<OpKernel> op;
         std::vector<int32_t> inputs;  // tensor indices
         int32_t output = -1;
+        std::string name;             // its line of the summary
     };
 
 private:
     Net() = default;
     Status find(const std::string& blob, qgpu_tensor_t** out);
-    Status run_steps();  // every layer in order, inside one device batch (run())
+    Status run_steps(bool profile);  // every layer in order
+    Status run_step(Step& s);
 
     std::shared_ptr<Device> device_;
     std::vector<std::string> blob_names_;
