@@ -1,6 +1,7 @@
 #include "model/net.h"
 
 #include <algorithm>
+#include <cfloat>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -62,6 +63,7 @@ public:
         int8_ = opt_.precision == QGPU_PRECISION_INT8;
         if (int8_ && !opt_.table && !opt_.table_path.empty()) QGPU_TRY(table_.load(opt_.table_path));
         net_->batch_ = opt_.batch;
+        QGPU_TRY(lower_batchnorm());
         QGPU_TRY(infer_shapes());
         fuse_activations();
         QGPU_TRY(assign_regions());
@@ -75,6 +77,70 @@ public:
 private:
     Status unsupported(const NcnnLayer& l, const std::string& what) {
         return failf(QGPU_ERROR_UNSUPPORTED, "layer %s (%s): %s", l.name.c_str(), l.type.c_str(), what.c_str());
+    }
+
+    // BatchNorm (y = a[c] * x + b[c], a = gamma / sqrt(var + eps), b = beta - mean * a, in
+    // double) is folded into the float conv that is its input's only producer and consumer:
+    // W'[c] = a[c] * W[c], bias'[c] = a[c] * bias[c] + b[c]. Any other BatchNorm becomes a 1x1
+    // depthwise conv with weights a and bias b, so it runs (int8 or float) on every backend.
+    Status lower_batchnorm() {
+        std::vector<int32_t> producer(m_.blobs.size(), -1), consumers(m_.blobs.size(), 0);
+        for (size_t li = 0; li < m_.layers.size(); ++li) {
+            for (int32_t b : m_.layers[li].inputs) ++consumers[size_t(b)];
+            for (int32_t b : m_.layers[li].outputs) producer[size_t(b)] = int32_t(li);
+        }
+        std::vector<bool> removed(m_.layers.size(), false);
+        for (size_t li = 0; li < m_.layers.size(); ++li) {
+            NcnnLayer& bn = m_.layers[li];
+            if (bn.type != "BatchNorm") continue;
+            const int32_t channels = bn.get_int(0, 0);
+            if (bn.inputs.size() != 1 || bn.outputs.size() != 1 || channels <= 0 || bn.extra.size() != 4)
+                return unsupported(bn, "needs one input, one output and its four per-channel vectors");
+            for (const auto& v : bn.extra)
+                if (v.size() != size_t(channels)) return unsupported(bn, "per-channel vectors of the wrong size");
+            const double eps = bn.get_float(1, 0.0f);
+            std::vector<float> a(static_cast<size_t>(channels)), b(static_cast<size_t>(channels));
+            for (size_t c = 0; c < size_t(channels); ++c) {
+                const double var = double(bn.extra[2][c]) + eps;
+                if (!(var > 0.0) || !std::isfinite(var)) return unsupported(bn, "variance + eps must be positive");
+                const double ac = double(bn.extra[0][c]) / std::sqrt(var);
+                a[c] = float(ac);
+                b[c] = float(double(bn.extra[3][c]) - double(bn.extra[1][c]) * ac);
+            }
+            const int32_t p = producer[size_t(bn.inputs[0])];
+            NcnnLayer* conv = p >= 0 ? &m_.layers[size_t(p)] : nullptr;
+            if (conv && is_conv(*conv) && conv->outputs.size() == 1 && consumers[size_t(bn.inputs[0])] == 1 &&
+                conv->get_int(9, 0) == 0 && !conv->weights.empty() && conv->get_int(0, 0) == channels &&
+                conv->weights.size() % size_t(channels) == 0) {
+                const size_t per = conv->weights.size() / size_t(channels);
+                for (size_t k = 0; k < conv->weights.size(); ++k) conv->weights[k] *= a[k / per];
+                if (conv->bias.empty()) conv->bias.assign(size_t(channels), 0.0f);
+                if (conv->bias.size() != size_t(channels)) return unsupported(*conv, "bias of the wrong size");
+                for (size_t c = 0; c < size_t(channels); ++c) conv->bias[c] = conv->bias[c] * a[c] + b[c];
+                conv->params[conv->type == "InnerProduct" ? 1 : 5].values = {1.0};  // bias_term
+                conv->outputs[0] = bn.outputs[0];
+                removed[li] = true;
+                continue;
+            }
+            NcnnLayer dw;
+            dw.type = "ConvolutionDepthWise";
+            dw.name = bn.name;
+            dw.inputs = bn.inputs;
+            dw.outputs = bn.outputs;
+            dw.params[0].values = {double(channels)};
+            dw.params[1].values = {1.0};
+            dw.params[5].values = {1.0};
+            dw.params[6].values = {double(channels)};
+            dw.params[7].values = {double(channels)};
+            dw.weights = a;
+            dw.bias = b;
+            bn = std::move(dw);
+        }
+        std::vector<NcnnLayer> kept;
+        for (size_t li = 0; li < m_.layers.size(); ++li)
+            if (!removed[li]) kept.push_back(std::move(m_.layers[li]));
+        m_.layers = std::move(kept);
+        return QGPU_OK;
     }
 
     Status infer_shapes() {
@@ -124,6 +190,8 @@ private:
                 if (l.get_int(0, 0) != 0) return unsupported(l, "only softmax over channels (axis 0)");
             } else if (l.type == "Flatten") {
                 if (in.h != 1 || in.w != 1) return unsupported(l, "only on 1x1 spatial blobs");
+            } else if (l.type == "Clip") {
+                if (!(l.get_float(0, -FLT_MAX) <= l.get_float(1, FLT_MAX))) return unsupported(l, "min above max");
             } else if (l.type != "ReLU" && l.type != "Split" && l.type != "Dropout") {
                 return unsupported(l, "layer type not supported");
             }
@@ -219,11 +287,16 @@ private:
             const auto& cons = consumers_[size_t(l.outputs[0])];
             if (cons.size() != 1) continue;
             const NcnnLayer& r = m_.layers[size_t(cons[0])];
-            if (r.type != "ReLU" || r.outputs.size() != 1) continue;
-            const float slope = r.get_float(0, 0.0f);
-            l.params[9].values = {slope == 0.0f ? 1.0 : 2.0};
+            if ((r.type != "ReLU" && r.type != "Clip") || r.outputs.size() != 1) continue;
             l.params[10].is_array = true;
-            l.params[10].values = {double(slope)};
+            if (r.type == "Clip") {  // ReLU6 and other clamps: ncnn activation type 3
+                l.params[9].values = {3.0};
+                l.params[10].values = {double(r.get_float(0, -FLT_MAX)), double(r.get_float(1, FLT_MAX))};
+            } else {
+                const float slope = r.get_float(0, 0.0f);
+                l.params[9].values = {slope == 0.0f ? 1.0 : 2.0};
+                l.params[10].values = {double(slope)};
+            }
             fused_into_[size_t(cons[0])] = int32_t(li);
             shapes_[size_t(l.outputs[0])].c = 0;  // the pre-activation blob is never materialised
             l.outputs[0] = r.outputs[0];
@@ -399,6 +472,8 @@ private:
         } else if (l.type == "ReLU") {
             p.kind = OpKind::Relu;
             p.relu_slope = l.get_float(0, 0.0f);
+        } else if (l.type == "Clip") {
+            return unsupported(l, "Clip (ReLU6) only directly after a convolution, fused into it");
         } else {
             return unsupported(l, "layer type not supported");
         }

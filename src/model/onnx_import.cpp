@@ -3,6 +3,7 @@
 #ifdef QGPU_WITH_ONNX
 #include <onnx/onnx_pb.h>
 
+#include <cfloat>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -411,6 +412,38 @@ private:
                 if (l.bias.size() != size_t(outs)) return unsupported(n, "bias must have one value per output");
                 set(l, 1, 1);
             }
+        } else if (op == "BatchNormalization") {
+            // inputs X, scale (gamma), B (beta), mean, var -> ncnn's BatchNorm (lowered by the net)
+            if (n.input_size() != 5) return unsupported(n, "needs X, scale, B, mean and var");
+            l.type = "BatchNorm";
+            l.extra.resize(4);
+            const int order[4] = {1, 3, 4, 2};  // ncnn: slope, mean, var, bias
+            for (int k = 0; k < 4; ++k) {
+                const std::string& name = n.input(order[k]);
+                if (!initializers_.count(name) || initializers_[name].data.empty())
+                    return unsupported(n, "scale, B, mean and var must be float initializers");
+                l.extra[size_t(k)] = initializers_[name].data;
+            }
+            set(l, 0, double(l.extra[0].size()));
+            set(l, 1, double(float_attr(n, "epsilon", 1e-5f)));
+        } else if (op == "Clip") {
+            // opset >= 11: min and max are optional inputs (initializers); before: attributes
+            double lo = float_attr(n, "min", -FLT_MAX), hi = float_attr(n, "max", FLT_MAX);
+            for (int i = 1; i < 3 && i < n.input_size(); ++i) {
+                if (n.input(i).empty()) continue;
+                if (!initializers_.count(n.input(i)) || initializers_[n.input(i)].data.size() != 1)
+                    return unsupported(n, "min and max must be scalar initializers");
+                (i == 1 ? lo : hi) = initializers_[n.input(i)].data[0];
+            }
+            l.type = "Clip";
+            set(l, 0, lo);
+            set(l, 1, hi);
+        } else if (op == "Reshape") {
+            // only the flattening [N, C, 1, 1] -> [N, C] of classifier heads
+            if (n.input_size() != 2 || !initializers_.count(n.input(1))) return unsupported(n, "the shape must be an initializer");
+            const std::vector<float>& shape = initializers_[n.input(1)].data;
+            if (shape.size() != 2 || (shape[1] != -1.0f && shape[1] <= 0.0f)) return unsupported(n, "only a reshape to [N, C]");
+            l.type = "Flatten";
         } else if (op == "Relu") {
             l.type = "ReLU";
         } else if (op == "LeakyRelu") {
