@@ -193,15 +193,26 @@ public:
             return failf(QGPU_ERROR_OUT_OF_MEMORY, "cpu: cannot allocate %lld bytes of scratch",
                          static_cast<long long>(ib_ * n));
         const void* in = host_data(input);
-        pool_->parallel_for(int64_t(n) * G_ * hp_, [&](int64_t job) {
-            const int64_t yp = job % hp_, ig = job / hp_;
-            pack_row(in, packed, int32_t(ig / G_), int32_t(ig % G_), int32_t(yp));
+        // Task count: a multiple of the thread count, up to 8 per thread, each task at least
+        // kTaskMacs (a few microseconds: dispatch and wake-up cost far less); a layer too small
+        // for two such tasks runs on the calling thread alone.
+        constexpr int64_t kTaskMacs = int64_t(1) << 21;
+        const int64_t threads = pool_->size();
+        const int64_t macs = int64_t(n) * G_ * M_ * cout_g_ * taps_ * words_ * cpw_;
+        const int64_t want = macs < 2 * kTaskMacs ? 1 : threads * std::min<int64_t>(8, std::max<int64_t>(1, macs / (threads * kTaskMacs)));
+        const int64_t pack_rows = int64_t(n) * G_ * hp_;
+        const int64_t pack_tasks = want == 1 ? 1 : std::min(pack_rows, threads * 2);
+        const int64_t pack_chunk = ceil_div(pack_rows, pack_tasks);
+        run_jobs(ceil_div(pack_rows, pack_chunk), want == 1, [&](int64_t job) {
+            for (int64_t r = job * pack_chunk; r < std::min(pack_rows, (job + 1) * pack_chunk); ++r) {
+                const int64_t yp = r % hp_, ig = r / hp_;
+                pack_row(in, packed, int32_t(ig / G_), int32_t(ig % G_), int32_t(yp));
+            }
         });
 
-        // tasks: (image, group, block group, pixel chunk), chunks sized for ~8 tasks per thread
+        // tasks: (image, group, block group, pixel chunk), chunks sized for `want` tasks
         const int64_t units = int64_t(n) * G_ * int64_t(bgroups_.size());
         const int64_t quant = k_->tile_quant;
-        const int64_t want = int64_t(pool_->size()) * 8;
         int64_t chunks = std::max<int64_t>(1, std::min(ceil_div(want, units), ceil_div(M_, quant)));
         const int64_t chunk = ceil_div(ceil_div(M_, chunks), quant) * quant;
         chunks = ceil_div(M_, chunk);
@@ -209,7 +220,7 @@ public:
         void* out = host_data(output);
         const int64_t nbg = int64_t(bgroups_.size());
         const auto gemm = fmt_ == WORD_F32 ? k_->gemm_f32 : k_->gemm_int;
-        pool_->parallel_for(units * chunks, [&](int64_t job) {
+        run_jobs(units * chunks, want == 1, [&](int64_t job) {
             const int64_t mc = job % chunks, u = job / chunks;
             const int64_t bg = u % nbg, ig = u / nbg;
             const int32_t g = int32_t(ig % G_), img = int32_t(ig / G_);
@@ -225,6 +236,16 @@ public:
     }
 
 private:
+    // jobs [0, count) on the pool, or all on the calling thread when `inline_only`
+    template <class F>
+    void run_jobs(int64_t count, bool inline_only, const F& f) {
+        if (inline_only) {
+            for (int64_t i = 0; i < count; ++i) f(i);
+            return;
+        }
+        pool_->parallel_for(count, f);
+    }
+
     void pack_weights() {
         const ConvShape& s = plan_.shape;
         const int32_t L = k_->lanes;
@@ -491,7 +512,9 @@ public:
         // own small ring (L2-resident), so the 4x-expanded words never go out to memory. Rows
         // shared by two bands are packed twice (kh - 1 per band).
         band_ = int32_t(ceil_div(s.out_h, ceil_div(int64_t(pool_->size()) * 2, n)));
-        if (pool_->size() == 1) band_ = s.out_h;
+        // one thread, or a layer below ~4 M MACs (a few microseconds): one band per image
+        const int64_t macs = int64_t(n) * s.out_h * s.out_w * C_ * s.kernel_h * s.kernel_w;
+        if (pool_->size() == 1 || macs < (int64_t(1) << 22)) band_ = s.out_h;
         const int32_t bands = int32_t(ceil_div(s.out_h, band_));
         tags_.resize(size_t(n) * bands);
         const int64_t bytes = int64_t(n) * bands * ring_ * rowb_;

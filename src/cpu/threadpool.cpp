@@ -53,17 +53,15 @@ void ThreadPool::resize(int32_t threads) {
 }
 
 // Takes task indices one at a time until none is left (dynamic scheduling: uneven tasks
-// balance themselves). The caller holds a registration (busy_ or being the job's owner).
+// balance themselves). The caller holds a registration (busy_ or being the job's owner), so the
+// job (task_, count_) cannot change under it; claiming is one atomic add, no lock.
 void ThreadPool::run_tasks() {
+    const int64_t count = count_;
+    const std::function<void(int64_t)>& task = *task_;
     for (;;) {
-        int64_t i;
-        {
-            std::lock_guard<std::mutex> lock(mutex_);
-            i = next_.load(std::memory_order_relaxed);
-            if (i >= count_) return;
-            next_.store(i + 1, std::memory_order_relaxed);
-        }
-        (*task_)(i);
+        const int64_t i = next_.fetch_add(1, std::memory_order_relaxed);
+        if (i >= count) return;
+        task(i);
     }
 }
 
