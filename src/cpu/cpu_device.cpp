@@ -134,6 +134,12 @@ Status select_variant(const char* requested, const Variant** out) {
     }
     std::string known;
     for (const Variant& v : kVariants) known += std::string(known.empty() ? "" : ", ") + v.name;
+    // the variants of the other architecture: name the reason, not just "unknown"
+    for (const char* other : {"avx512vnni", "avxvnni", "avx2", "neon", "neondot", "i8mm"})
+        if (std::strcmp(other, requested) == 0)
+            return failf(QGPU_ERROR_UNSUPPORTED,
+                         "cpu: kernel variant '%s' is for another CPU architecture than this build's (built: %s)",
+                         requested, known.c_str());
     return failf(QGPU_ERROR_UNSUPPORTED, "cpu: unknown or unimplemented kernel variant '%s' (built: %s)",
                  requested, known.c_str());
 }
