@@ -21,15 +21,22 @@ public:
     Status run(const std::vector<TensorRef>& inputs, const TensorRef& output) override {
         const TensorDesc& i = inputs[0].desc;
         const TensorDesc& o = output.desc;
-        const bool int8 = i.dtype == QGPU_DTYPE_INT8;
         const void* in = host_data(inputs[0]);
         void* out = host_data(output);
-        pool_->parallel_for(int64_t(o.n) * o.h, [&](int64_t row) {
-            const int32_t n = int32_t(row / o.h), oy = int32_t(row % o.h);
-            for (int32_t ox = 0; ox < o.w; ++ox) {
-                if (int8) pool_int8(i, o, static_cast<const int8_t*>(in), static_cast<int8_t*>(out), n, oy, ox);
-                else pool_float(i, o, static_cast<const float*>(in), static_cast<float*>(out), n, oy, ox);
-            }
+        if (i.dtype == QGPU_DTYPE_INT8) {  // NHWC4: one task per output row, all channels
+            pool_->parallel_for(int64_t(o.n) * o.h, [&](int64_t row) {
+                const int32_t n = int32_t(row / o.h), oy = int32_t(row % o.h);
+                for (int32_t ox = 0; ox < o.w; ++ox)
+                    pool_int8(i, o, static_cast<const int8_t*>(in), static_cast<int8_t*>(out), n, oy, ox);
+            });
+            return QGPU_OK;
+        }
+        // NCHW: one task per channel plane, so every read stays within one plane
+        pool_->parallel_for(int64_t(o.n) * o.c, [&](int64_t plane) {
+            const float* src = static_cast<const float*>(in) + size_t(plane) * size_t(i.h) * size_t(i.w);
+            float* dst = static_cast<float*>(out) + size_t(plane) * size_t(o.h) * size_t(o.w);
+            for (int32_t oy = 0; oy < o.h; ++oy)
+                for (int32_t ox = 0; ox < o.w; ++ox) dst[oy * o.w + ox] = pool_float(i, src, oy, ox);
         });
         return QGPU_OK;
     }
@@ -61,20 +68,17 @@ private:
         for (int32_t c = i.c; c < c4; ++c) dst[c] = int8_t(o.quant.zero_point);
     }
 
-    void pool_float(const TensorDesc& i, const TensorDesc& o, const float* in, float* out,
-                    int32_t n, int32_t oy, int32_t ox) const {
+    // Max, or the average of the in-image taps (summed in tap order, then one division).
+    float pool_float(const TensorDesc& i, const float* plane, int32_t oy, int32_t ox) const {
         const bool max = plan_.kind == OpKind::MaxPool;
-        for (int32_t c = 0; c < i.c; ++c) {
-            const float* plane = in + (size_t(n) * i.c + c) * i.h * i.w;
-            float acc = max ? -std::numeric_limits<float>::infinity() : 0.0f;
-            int32_t count = 0;
-            taps(i, oy, ox, [&](int32_t iy, int32_t ix) {
-                const float v = plane[iy * i.w + ix];
-                acc = max ? std::max(acc, v) : acc + v;
-                ++count;
-            });
-            out[((size_t(n) * o.c + c) * o.h + oy) * o.w + ox] = max ? acc : acc / float(std::max(count, 1));
-        }
+        float acc = max ? -std::numeric_limits<float>::infinity() : 0.0f;
+        int32_t count = 0;
+        taps(i, oy, ox, [&](int32_t iy, int32_t ix) {
+            const float v = plane[iy * i.w + ix];
+            acc = max ? std::max(acc, v) : acc + v;
+            ++count;
+        });
+        return max ? acc : acc / float(std::max(count, 1));
     }
 
     OpPlan plan_;
@@ -139,37 +143,64 @@ public:
     }
 };
 
+// Elementwise work in chunks of whole cache lines over the pool (one chunk: no job at all).
+template <typename F>
+void for_chunks(ThreadPool* pool, size_t count, F f) {
+    constexpr size_t kChunk = 32768;
+    const int64_t chunks = int64_t((count + kChunk - 1) / kChunk);
+    if (chunks <= 1) {
+        f(size_t(0), count);
+        return;
+    }
+    pool->parallel_for(chunks, [&](int64_t k) {
+        const size_t begin = size_t(k) * kChunk;
+        f(begin, std::min(count, begin + kChunk));
+    });
+}
+
 class ReluOp final : public OpKernel {
 public:
-    explicit ReluOp(float slope) : slope_(slope) {}
+    ReluOp(float slope, ThreadPool* pool) : slope_(slope), pool_(pool) {}
     Status run(const std::vector<TensorRef>& inputs, const TensorRef& output) override {
         const TensorDesc& d = inputs[0].desc;
         if (d.dtype == QGPU_DTYPE_INT8) {
             const int8_t* in = static_cast<const int8_t*>(host_data(inputs[0]));
             int8_t* out = static_cast<int8_t*>(host_data(output));
             const int8_t z = int8_t(d.quant.zero_point);
-            for (size_t k = 0; k < d.bytes(); ++k) out[k] = std::max(in[k], z);
+            for_chunks(pool_, d.bytes(), [&](size_t begin, size_t end) {
+                for (size_t k = begin; k < end; ++k) out[k] = std::max(in[k], z);
+            });
             return QGPU_OK;
         }
         const float* in = static_cast<const float*>(host_data(inputs[0]));
         float* out = static_cast<float*>(host_data(output));
-        for (size_t k = 0; k < d.count(); ++k) out[k] = in[k] < 0.0f ? in[k] * slope_ : in[k];
+        const float slope = slope_;
+        for_chunks(pool_, d.count(), [&](size_t begin, size_t end) {
+            for (size_t k = begin; k < end; ++k) out[k] = in[k] < 0.0f ? in[k] * slope : in[k];
+        });
         return QGPU_OK;
     }
 
 private:
     float slope_;
+    ThreadPool* pool_;
 };
 
 class AddOp final : public OpKernel {
 public:
+    explicit AddOp(ThreadPool* pool) : pool_(pool) {}
     Status run(const std::vector<TensorRef>& inputs, const TensorRef& output) override {
         const float* a = static_cast<const float*>(host_data(inputs[0]));
         const float* b = static_cast<const float*>(host_data(inputs[1]));
         float* out = static_cast<float*>(host_data(output));
-        for (size_t k = 0; k < output.desc.count(); ++k) out[k] = a[k] + b[k];
+        for_chunks(pool_, output.desc.count(), [&](size_t begin, size_t end) {
+            for (size_t k = begin; k < end; ++k) out[k] = a[k] + b[k];
+        });
         return QGPU_OK;
     }
+
+private:
+    ThreadPool* pool_;
 };
 
 class ConvertOp final : public OpKernel {
@@ -197,10 +228,10 @@ Status make_reference_op(const OpPlan& plan, ThreadPool* pool, std::unique_ptr<O
         case OpKind::AvgPool: out->reset(new PoolOp(plan, pool)); return QGPU_OK;
         case OpKind::Concat: out->reset(new ConcatOp()); return QGPU_OK;
         case OpKind::Softmax: out->reset(new SoftmaxOp()); return QGPU_OK;
-        case OpKind::Relu: out->reset(new ReluOp(plan.relu_slope)); return QGPU_OK;
+        case OpKind::Relu: out->reset(new ReluOp(plan.relu_slope, pool)); return QGPU_OK;
         case OpKind::Quantize:
         case OpKind::Dequantize: out->reset(new ConvertOp(plan.kind)); return QGPU_OK;
-        case OpKind::Add: out->reset(new AddOp()); return QGPU_OK;
+        case OpKind::Add: out->reset(new AddOp(pool)); return QGPU_OK;
     }
     return failf(QGPU_ERROR_INTERNAL, "cpu: unknown op %d", int(plan.kind));
 }
