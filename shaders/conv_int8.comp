@@ -10,12 +10,20 @@
 //                             output channels; input words and weights are staged through
 //                             shared memory 8 words (32 input channels) at a time with
 //                             coalesced loads; each invocation keeps 4 pixels x 8 channels.
+//   QGPU_MODE 4 "lanes":     the dense computation for devices that emulate a subgroup of 8
+//                             with one SIMD vector (lavapipe): each subgroup computes 8 x LP
+//                             pixels x 8 output channels, every lane loads one weight word and
+//                             subgroup broadcasts hand the 8 words to all lanes.
 // and QGPU_IDOT 1 (OpSDot on 4x8-bit packed words) / 0 (unpack + int32 multiply-add).
 // acc = bias_q + sum over taps of (x - z_x) * w is computed as sum(x * w) - z_x * sum(w): taps
 // outside the image read a word of four z_x bytes, so they add z_x * w and cancel exactly;
 // padding channels carry zero weights. int32 arithmetic wraps, so the order does not matter.
 #version 450
 #extension GL_EXT_control_flow_attributes : require
+#if QGPU_MODE == 4
+#extension GL_KHR_shader_subgroup_basic : require
+#extension GL_KHR_shader_subgroup_ballot : require
+#endif
 #if QGPU_IDOT
 #extension GL_EXT_spirv_intrinsics : require
 // OpSDot (4450) with PackedVectorFormat4x8Bit (0); capabilities DotProduct (6019) and
@@ -37,12 +45,17 @@ int dot4(uint a, uint b) {
 #include "requant.glsl"
 
 #define TP 4  // output pixels per invocation
+#ifndef LP
+#define LP 8  // output pixels per invocation of mode 4 (lanes)
+#endif
 layout(local_size_x = 64, local_size_y = 1, local_size_z = 1) in;
 
 layout(std430, set = 0, binding = 0) readonly buffer InBuf { uint x_words[]; };
 layout(std430, set = 0, binding = 1) writeonly buffer OutBuf { uint y_words[]; };
 #if QGPU_MODE == 0 || QGPU_MODE == 3
 layout(std430, set = 0, binding = 2) readonly buffer WBuf { uvec4 w_vec[]; };
+#elif QGPU_MODE == 4
+layout(std430, set = 0, binding = 2) readonly buffer WBuf { uint w_words[]; };
 #else
 layout(std430, set = 0, binding = 2) readonly buffer WBuf { uint w_words[]; };
 #endif
@@ -102,7 +115,95 @@ void store_word(int p, int oc0, ivec4 sums) {
     y_words[p * pc.b.z + (oc0 >> 2)] = word;
 }
 
-#if QGPU_MODE == 3
+#if QGPU_MODE == 4
+// Every subgroup (exactly 8 invocations, checked by the host) computes one work unit: 8 x LP
+// pixels x one block of 8 output channels. Units are numbered block-fastest, so the subgroups
+// of a workgroup share their input pixels, and no subgroup idles except in the last workgroup
+// (an idle subgroup still costs lavapipe about a third of a busy one).
+// Why it is faster on lavapipe: llvmpipe runs the 8 lanes as one AVX vector but executes a
+// buffer load whose address depends on the workgroup or a loop as a loop over the lanes; in
+// the dense path the 8 weight words per input word (workgroup-uniform, still loaded lane by
+// lane) cost about as much as the input loads (measured). Here each lane loads one weight
+// word, and a broadcast is one vector extract + splat. Weights: the dense layout
+// [oc/8][tap][kwords][8 channels], one uint per lane.
+void main() {
+    const int blocks = (pc.a.w + 7) >> 3;
+    const int unit = int(gl_WorkGroupID.z * gl_NumWorkGroups.x + gl_WorkGroupID.x) * 8 + int(gl_SubgroupID);
+    const int blk = unit % blocks;
+    const int total = pc.e.z;
+    const int lane = int(gl_SubgroupInvocationID);
+    const int pg0 = (unit / blocks) * (8 * LP);
+    if (pg0 >= total) return;  // uniform over the subgroup
+    const int p0 = pg0 + lane * LP;
+    const int in_h = pc.a.x, in_w = pc.a.y, in_c4w = pc.a.z;
+    const int out_h = pc.b.x, out_w = pc.b.y;
+    const int kh = pc.c.x, kw = pc.c.y;
+    const int kwords = pc.e.y;
+    const int zx = pc.e.w;
+    const uint zx_word = (uint(zx) & 0xffu) * 0x01010101u;
+    // lanes past the last pixel compute it again (every lane must stay active for the
+    // broadcasts) and store nothing
+    int pbase[LP], piy[LP], pix[LP];
+    [[unroll]] for (int j = 0; j < LP; ++j) {
+        int p = min(p0 + j, total - 1);
+        int ox = p % out_w;
+        int t = p / out_w;
+        int oy = t % out_h;
+        pbase[j] = (t / out_h) * in_h;
+        piy[j] = oy * pc.c.z - pc.d.z;
+        pix[j] = ox * pc.c.w - pc.d.w;
+    }
+    const int oc0 = blk * 8;
+    const int ic0w = ((oc0 / pc.e.x) * pc.b.w) >> 2;
+    ivec4 acc0[LP], acc1[LP];
+    [[unroll]] for (int j = 0; j < LP; ++j) { acc0[j] = ivec4(0); acc1[j] = ivec4(0); }
+    // lane c reads the word of channel oc0 + c; the broadcasts hand it to every lane
+    int widx = blk * kh * kw * kwords * 8 + lane;
+    for (int ky = 0; ky < kh; ++ky) {
+        for (int kx = 0; kx < kw; ++kx) {
+            int base[LP];
+            bool inside[LP];
+            [[unroll]] for (int j = 0; j < LP; ++j) {
+                int iy = piy[j] + ky * pc.d.x, ix = pix[j] + kx * pc.d.y;
+                inside[j] = iy >= 0 && iy < in_h && ix >= 0 && ix < in_w;
+                base[j] = inside[j] ? ((pbase[j] + iy) * in_w + ix) * in_c4w + ic0w : 0;
+            }
+            for (int k = 0; k < kwords; ++k) {
+                uint wl = w_words[widx];
+                widx += 8;
+                uvec4 wa = uvec4(subgroupBroadcast(wl, 0), subgroupBroadcast(wl, 1),
+                                 subgroupBroadcast(wl, 2), subgroupBroadcast(wl, 3));
+                uvec4 wb = uvec4(subgroupBroadcast(wl, 4), subgroupBroadcast(wl, 5),
+                                 subgroupBroadcast(wl, 6), subgroupBroadcast(wl, 7));
+                [[unroll]] for (int j = 0; j < LP; ++j) {
+                    uint xv = x_words[base[j] + k];  // unconditional load: no branch per tap
+                    xv = inside[j] ? xv : zx_word;
+                    acc0[j] += ivec4(dot4(xv, wa.x), dot4(xv, wa.y), dot4(xv, wa.z), dot4(xv, wa.w));
+                    acc1[j] += ivec4(dot4(xv, wb.x), dot4(xv, wb.y), dot4(xv, wb.z), dot4(xv, wb.w));
+                }
+            }
+        }
+    }
+    ivec4 zs0 = ivec4(params[2 * oc0 + 1].y, params[2 * oc0 + 3].y, params[2 * oc0 + 5].y,
+                      params[2 * oc0 + 7].y) * zx;
+    ivec4 zs1 = ivec4(params[2 * oc0 + 9].y, params[2 * oc0 + 11].y, params[2 * oc0 + 13].y,
+                      params[2 * oc0 + 15].y) * zx;
+    [[unroll]] for (int j = 0; j < LP; ++j) {
+        int p = p0 + j;
+        if (p >= total) break;
+        ivec4 s0 = acc0[j] - zs0, s1 = acc1[j] - zs1;
+        if ((pc.f.w & 1) != 0) {
+            store_word(p, oc0, s0);
+            if (((oc0 + 4) >> 2) < pc.b.z) store_word(p, oc0 + 4, s1);
+        } else {
+            [[unroll]] for (int i = 0; i < 4; ++i) {
+                if (oc0 + i < pc.a.w) store_float(p, oc0 + i, s0[i]);
+                if (oc0 + 4 + i < pc.a.w) store_float(p, oc0 + 4 + i, s1[i]);
+            }
+        }
+    }
+}
+#elif QGPU_MODE == 3
 #define KC 8  // input words per shared-memory stage
 shared uint xs[64 * (KC + 1)];  // [pixel][word], padded row against bank conflicts
 shared uvec4 ws[KC * 8];        // [word][channel quad]: 32 output channels

@@ -153,6 +153,21 @@ void random_int8(const char* variant, uint32_t seed, int count) {
     vk.require_clean();
 }
 
+// Sets an environment variable for the scope (kernel-path overrides read at conv creation).
+struct ScopedEnv {
+    const char* name;
+    ScopedEnv(const char* n, const char* value) : name(n) { setenv(n, value, 1); }
+    ~ScopedEnv() { unsetenv(name); }
+};
+
+// Whether the "lanes" path (subgroups of exactly 8 with broadcast) can run on device 0: where
+// it cannot, QGPU_VULKAN_LANES=1 leaves the dense path in place and the lanes tests say so.
+bool device_has_lanes_path() {
+    qgpu_device_info info;
+    qgpu_device_info_init(&info);
+    return qgpu_device_get_info(QGPU_BACKEND_VULKAN, 0, &info) == QGPU_OK && info.subgroup_size == 8;
+}
+
 // The layer suite; big rows are cropped spatially on software devices (CPU-speed Vulkan).
 // `tiled`: force the shared-memory tiled path on ("1") or off ("0"), or leave the default.
 void suite(const char* variant, qgpu_dtype output_dtype, const char* tiled = nullptr) {
@@ -191,18 +206,25 @@ void suite(const char* variant, qgpu_dtype output_dtype, const char* tiled = nul
 
 // A random case made wide (groups 1, 32..80 input and 32..72 output channels) so it takes
 // the shared-memory tiled path, with partial channel blocks and every other parameter random.
-ConvCase wide_case(std::mt19937& rng) {
+// `aligned_groups`: instead, 2..4 groups of 4..16 input and 8 or 16 output channels each (the
+// grouping the dense and lanes paths take).
+ConvCase wide_case(std::mt19937& rng, bool aligned_groups = false) {
     ConvCase c = cases::random_case(rng, QGPU_PRECISION_INT8);
     qgpu_conv_desc& d = c.desc;
     auto uniform = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
     d.groups = 1;
     d.in_channels = uniform(32, 80);
     d.out_channels = uniform(32, 72);
+    if (aligned_groups) {
+        d.groups = uniform(2, 4);
+        d.in_channels = d.groups * 4 * uniform(1, 4);
+        d.out_channels = d.groups * 8 * uniform(1, 2);
+    }
     if (d.kernel_h * d.kernel_w > 9) d.kernel_h = d.kernel_w = 3;  // keep lavapipe fast
     const int span_h = d.dilation_h * (d.kernel_h - 1) + 1, span_w = d.dilation_w * (d.kernel_w - 1) + 1;
     d.in_h = std::max(d.in_h, std::max(1, span_h - d.pad_top - d.pad_bottom));
     d.in_w = std::max(d.in_w, std::max(1, span_w - d.pad_left - d.pad_right));
-    const int reduction = d.in_channels * d.kernel_h * d.kernel_w;
+    const int reduction = d.in_channels / d.groups * d.kernel_h * d.kernel_w;
     d.output_quant.scale = d.input_quant.scale * 0.5f * std::sqrt(float(reduction));
     std::uniform_real_distribution<float> wdist(-1.0f, 1.0f);
     c.weights.resize(size_t(d.out_channels) * reduction);
@@ -216,15 +238,17 @@ ConvCase wide_case(std::mt19937& rng) {
     return c;
 }
 
-void random_wide(const char* variant, uint32_t seed, int count) {
-    setenv("QGPU_VULKAN_TILED", "1", 1);  // the tiled path, also on software devices
+// `tiled` "1": the tiled path, also on software devices; "0": the dense or lanes path, with
+// every third case in aligned groups.
+void random_wide(const char* variant, uint32_t seed, int count, const char* tiled = "1") {
+    setenv("QGPU_VULKAN_TILED", tiled, 1);
     struct Unset { ~Unset() { unsetenv("QGPU_VULKAN_TILED"); } } unset;
     Ctx vk(variant);
     VULKAN_OR_SKIP(vk);
     Reference ref;
     std::mt19937 rng(seed);
     for (int i = 0; i < count; ++i) {
-        ConvCase c = wide_case(rng);
+        ConvCase c = wide_case(rng, std::strcmp(tiled, "0") == 0 && i % 3 == 2);
         cases::Output want, got;
         run_ok(ref.ctx, c, &want);
         run_ok(vk.ctx, c, &got);
@@ -283,7 +307,10 @@ TEST_CASE("vulkan: variant selection and errors", "[vulkan]") {
         qgpu_device_info info;
         qgpu_device_info_init(&info);
         REQUIRE(qgpu_context_get_device_info(def.ctx, &info) == QGPU_OK);
-        CHECK(std::string(qgpu_context_kernel_variant(def.ctx)) == info.kernel_variant);
+        // the device's default, unless QGPU_VULKAN_VARIANT (CI runs with it set) overrides it
+        const char* env = std::getenv("QGPU_VULKAN_VARIANT");
+        const std::string want = env && *env && std::strcmp(env, "auto") != 0 ? env : info.kernel_variant;
+        CHECK(std::string(qgpu_context_kernel_variant(def.ctx)) == want);
         def.require_clean();
     }
     {
@@ -379,6 +406,28 @@ TEST_CASE("vulkan dot: int8 random cases identical to the CPU reference", "[vulk
 
 TEST_CASE("vulkan nodot: int8 random cases identical to the CPU reference", "[vulkan][int8]") {
     random_int8("nodot", 4243, 200);
+}
+
+// groups == 1 and aligned groups run the "lanes" path by default on lavapipe and the dense one
+// on GPUs: force each on every device, both variants (random shapes: odd channel counts and
+// pixel tails, partial 8-channel blocks, strides, dilation, padding, batches).
+TEST_CASE("vulkan: dense and lanes paths, int8 random cases identical to the CPU reference", "[vulkan][int8]") {
+    if (!device_has_lanes_path()) WARN("the device's subgroups are not 8 wide: QGPU_VULKAN_LANES=1 runs the dense path");
+    const bool dot = device_has_dot();
+    {
+        ScopedEnv lanes("QGPU_VULKAN_LANES", "1");
+        random_int8("nodot", 5151, 120);
+        random_wide("nodot", 5152, 24, "0");  // many 8-channel blocks, partial last block
+        if (dot) random_int8("dot", 5153, 120);
+        if (dot) random_wide("dot", 5154, 24, "0");
+    }
+    {
+        ScopedEnv lanes("QGPU_VULKAN_LANES", "0");
+        random_int8("nodot", 5155, 120);
+        random_wide("nodot", 5156, 24, "0");
+        if (dot) random_int8("dot", 5157, 120);
+        if (dot) random_wide("dot", 5158, 24, "0");
+    }
 }
 
 TEST_CASE("vulkan: a tensor beyond the storage buffer range is refused", "[vulkan]") {

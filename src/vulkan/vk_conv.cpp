@@ -12,6 +12,7 @@ namespace vulkan {
 namespace {
 
 constexpr int32_t kTilePixels = 4;   // TP in conv_int8.comp
+constexpr int32_t kLanePixels = 8;   // LP in conv_int8.comp (mode 4, "lanes")
 constexpr int32_t kLocalSize = 64;   // local_size_x of every shader
 constexpr int64_t kMaxIndex = int64_t(1) << 31;  // shaders index with int32
 
@@ -45,6 +46,27 @@ bool tiled_enabled(const VulkanDevice& dev) {
     if (v && std::strcmp(v, "1") == 0) return true;
     if (v && std::strcmp(v, "0") == 0) return false;
     return dev.info().type != QGPU_DEVICE_TYPE_CPU_SOFTWARE;
+}
+
+// The "lanes" path trades per-invocation weight loads for subgroup broadcasts: it pays where
+// every buffer load is a per-lane scalar loop (lavapipe: llvmpipe runs 8 invocations as the
+// lanes of one AVX vector). It needs subgroups of exactly 8 invocations (its tiling is made of
+// them) with broadcast in compute shaders. Default on CPU-emulated devices;
+// QGPU_VULKAN_LANES=1 / =0 forces it on / off where it can run.
+bool lanes_enabled(const VulkanDevice& dev) {
+    VkPhysicalDeviceSubgroupProperties sg{};
+    sg.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES;
+    VkPhysicalDeviceProperties2 p2{};
+    p2.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2;
+    p2.pNext = &sg;
+    dev.api().vkGetPhysicalDeviceProperties2(dev.physical_device(), &p2);
+    const bool supported = sg.subgroupSize == 8 && (sg.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) &&
+                           (sg.supportedOperations & VK_SUBGROUP_FEATURE_BALLOT_BIT);
+    if (!supported) return false;
+    const char* v = std::getenv("QGPU_VULKAN_LANES");
+    if (v && std::strcmp(v, "1") == 0) return true;
+    if (v && std::strcmp(v, "0") == 0) return false;
+    return dev.info().type == QGPU_DEVICE_TYPE_CPU_SOFTWARE;
 }
 
 // Splits `groups` workgroups over x (and z when x would exceed the device limit).
@@ -134,7 +156,8 @@ public:
         kwords_ = (cin_g + 3) / 4;
         if (s.is_depthwise() && s.groups > 1) shader_ = Shader::Int8Depthwise;
         else if (s.groups == 1 && s.in_c >= 32 && s.out_c >= 32 && tiled_enabled(*dev_)) shader_ = Shader::Int8Tiled;
-        else if (s.groups == 1 || (cin_g % 4 == 0 && cout_g % 8 == 0)) shader_ = Shader::Int8Dense;
+        else if (s.groups == 1 || (cin_g % 4 == 0 && cout_g % 8 == 0))
+            shader_ = lanes_enabled(*dev_) ? Shader::Int8Lanes : Shader::Int8Dense;
         else shader_ = Shader::Int8Generic;
         // OIHW weight of output channel o, group-local input channel i, tap t (0 outside)
         auto w = [&](int32_t o, int32_t i, int32_t t) -> int8_t {
@@ -156,7 +179,8 @@ public:
                             packed[idx++] = pack4(w(o, 4 * k, t), w(o, 4 * k + 1, t), w(o, 4 * k + 2, t),
                                                   w(o, 4 * k + 3, t));
                         }
-        } else if (shader_ == Shader::Int8Dense) {
+        } else if (shader_ == Shader::Int8Dense || shader_ == Shader::Int8Lanes) {
+            // [oc/8][tap][kwords][8 channels]: dense reads it as uvec4 pairs, lanes one word per lane
             blocks_ = (s.out_c + 7) / 8;
             packed.resize(size_t(blocks_) * taps * kwords_ * 8);
             size_t idx = 0;
@@ -227,9 +251,18 @@ public:
         pc.f[3] = (plan_.output_dtype == QGPU_DTYPE_INT8 ? 1 : 0) | (plan_.leaky() ? 2 : 0) |
                   (int32_t(plan_.activation) << 4);
         pc.g[0] = plan_.act_min; pc.g[1] = plan_.act_max; pc.g[2] = plan_.leaky_slope;
+        uint32_t gx = 1, gz = 1;
+        if (shader_ == Shader::Int8Lanes) {
+            // 8 subgroups per workgroup, each one unit of 8 x kLanePixels pixels x 8 channels
+            const int64_t per_unit = int64_t(kLanePixels) * 8;
+            const int64_t units = (pixels + per_unit - 1) / per_unit * blocks_;
+            if (units >= kMaxIndex / 8)  // the shader numbers units (and lanes) with int32
+                return fail(QGPU_ERROR_UNSUPPORTED, "vulkan: the convolution has too many output pixels x channels");
+            QGPU_TRY(dispatch_size(*dev_, (units + 7) / 8, &gx, &gz));
+            return dispatch(input, output, &pc, gx, 1, gz);
+        }
         // tiled: 64 pixels per workgroup; others: kTilePixels per invocation
         const int64_t per_group = shader_ == Shader::Int8Tiled ? kLocalSize : int64_t(kTilePixels) * kLocalSize;
-        uint32_t gx = 1, gz = 1;
         QGPU_TRY(dispatch_size(*dev_, (pixels + per_group - 1) / per_group, &gx, &gz));
         return dispatch(input, output, &pc, gx, uint32_t(blocks_), gz);
     }

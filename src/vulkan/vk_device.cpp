@@ -14,6 +14,8 @@ extern const uint32_t spirv_conv_int8_dense_dot[], spirv_conv_int8_generic_dot[]
 extern const uint32_t spirv_conv_int8_dense_nodot[], spirv_conv_int8_generic_nodot[], spirv_conv_int8_dw_nodot[];
 extern const uint32_t spirv_conv_int8_tiled_dot[], spirv_conv_int8_tiled_nodot[];
 extern const size_t spirv_conv_int8_tiled_dot_words, spirv_conv_int8_tiled_nodot_words;
+extern const uint32_t spirv_conv_int8_lanes_dot[], spirv_conv_int8_lanes_nodot[];
+extern const size_t spirv_conv_int8_lanes_dot_words, spirv_conv_int8_lanes_nodot_words;
 extern const uint32_t spirv_conv_f32[];
 extern const size_t spirv_conv_int8_dense_dot_words, spirv_conv_int8_generic_dot_words, spirv_conv_int8_dw_dot_words;
 extern const size_t spirv_conv_int8_dense_nodot_words, spirv_conv_int8_generic_nodot_words,
@@ -618,6 +620,10 @@ Status VulkanDevice::pipeline(Shader shader, const Pipeline** out) {
         case Shader::Int8Tiled:
             code = use_dot_ ? spirv_conv_int8_tiled_dot : spirv_conv_int8_tiled_nodot;
             words = use_dot_ ? spirv_conv_int8_tiled_dot_words : spirv_conv_int8_tiled_nodot_words;
+            break;
+        case Shader::Int8Lanes:
+            code = use_dot_ ? spirv_conv_int8_lanes_dot : spirv_conv_int8_lanes_nodot;
+            words = use_dot_ ? spirv_conv_int8_lanes_dot_words : spirv_conv_int8_lanes_nodot_words;
             break;
         case Shader::OpPool: code = spirv_op_pool; words = spirv_op_pool_words; break;
         case Shader::OpConcat: code = spirv_op_concat; words = spirv_op_concat_words; break;
