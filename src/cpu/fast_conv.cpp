@@ -512,9 +512,10 @@ public:
         // own small ring (L2-resident), so the 4x-expanded words never go out to memory. Rows
         // shared by two bands are packed twice (kh - 1 per band).
         band_ = int32_t(ceil_div(s.out_h, ceil_div(int64_t(pool_->size()) * 2, n)));
-        // one thread, or a layer below ~4 M MACs (a few microseconds): one band per image
+        // one thread, or a layer below 256 K MACs (a few microseconds at ~40 G MAC/s, the
+        // depthwise rate): one band per image
         const int64_t macs = int64_t(n) * s.out_h * s.out_w * C_ * s.kernel_h * s.kernel_w;
-        if (pool_->size() == 1 || macs < (int64_t(1) << 22)) band_ = s.out_h;
+        if (pool_->size() == 1 || macs < (int64_t(1) << 18)) band_ = s.out_h;
         const int32_t bands = int32_t(ceil_div(s.out_h, band_));
         tags_.resize(size_t(n) * bands);
         const int64_t bytes = int64_t(n) * bands * ring_ * rowb_;
