@@ -224,8 +224,8 @@ void bcast_gemm(const GemmParams& gp, const uint8_t* in, void* out, int32_t g, i
 template <class D>
 void bcast_gemm_narrow(const GemmParams& gp, const uint8_t* in, void* out, int32_t g, int32_t blk0,
                        int32_t nb, int64_t m_begin, int64_t m_end) {
-    if (nb == 1) bcast_range<D, 1, 8>(gp, in, out, g, blk0, m_begin, m_end);
-    else bcast_range<D, 2, 6>(gp, in, out, g, blk0, m_begin, m_end);
+    if (nb == 1) bcast_range<D, 1, 6>(gp, in, out, g, blk0, m_begin, m_end);
+    else bcast_range<D, 2, 4>(gp, in, out, g, blk0, m_begin, m_end);
 }
 
 #if defined(QGPU_ARM_I8MM)
