@@ -11,8 +11,13 @@
 # skip, so QGPU_TEST_STRICT is unset for these runs. Finally scripts/check-android-symbols.sh
 # checks that libqgpu.so needs nothing Android's libc lacks at API 24.
 #
-# qemu is slow: the runs exclude the [suite] tag (the full-size layer suite, covered natively).
-# Vulkan/OpenCL tests stay in:
+# NEON kernels: under -cpu max the tests force and check neon, neondot (sdot) and i8mm (smmla);
+# under -cpu cortex-a53 neon runs and neondot/i8mm must be refused. QGPU_TEST_ARM_ISA tells the
+# tests which variants each CPU model must accept (independently of the library's getauxval).
+#
+# qemu is slow: the runs exclude the [suite] tag (the full-size layer suite, covered natively),
+# except the CPU-ISA suite layers, run once under -cpu max (~2.5 min on 2 busy cores) so every
+# NEON variant meets every layer of ../shared/bench/shapes.tsv. Vulkan/OpenCL tests stay in:
 # they must skip cleanly. Override the Catch2 test spec with QGPU_AARCH64_FILTER.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -44,6 +49,10 @@ for cpu in max cortex-a53; do
   # the CPU backend reports the ISA it detected (getauxval) and the kernel variant it picks
   # the compact reporter prints failures, warnings (skips) and the summary line; the per-path
   # dlopen failures inside the GPU backends' skip messages are left out
+  case $cpu in
+    max) export QGPU_TEST_ARM_ISA="neon neondot i8mm" ;;
+    *) export QGPU_TEST_ARM_ISA="neon" ;;
+  esac
   rc=0
   qemu-aarch64-static -cpu "$cpu" -L "$sysroot" "$build/tests/qgpu_tests" "$filter" \
     --use-colour no --reporter compact >"$build/qemu-tests-$cpu.log" 2>&1 || rc=$?
@@ -52,6 +61,16 @@ for cpu in max cortex-a53; do
   qemu-aarch64-static -cpu "$cpu" -L "$sysroot" "$build/tests/qgpu_c_api_test" >/dev/null \
     && echo "c_api_test: passed" || { echo "c_api_test: FAILED under -cpu $cpu"; status=1; }
 done
+
+if [ -z "${QGPU_AARCH64_FILTER:-}" ]; then
+  echo "-- NEON variants on the suite layers under qemu-aarch64-static -cpu max"
+  rc=0
+  QGPU_TEST_ARM_ISA="neon neondot i8mm" qemu-aarch64-static -cpu max -L "$sysroot" "$build/tests/qgpu_tests" \
+    '[cpu-isa][suite]' --use-colour no --reporter compact >"$build/qemu-tests-suite.log" 2>&1 || rc=$?
+  tail -n 3 "$build/qemu-tests-suite.log"
+  [ "$rc" = 0 ] || { echo "qgpu_tests [cpu-isa][suite]: FAILED under -cpu max (exit $rc)"; status=1; }
+fi
+unset QGPU_TEST_ARM_ISA
 
 echo "-- Android API 24 symbol check"
 # first prove that the check can fail: a library calling aligned_alloc (API 28) is rejected
