@@ -13,6 +13,7 @@
 #include <qgpu.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -95,17 +96,38 @@ qgpu_context make_context(const Args& a) {
     return ctx;
 }
 
+// One header number of a PNM file: whitespace and '#' comments before it, decimal digits only,
+// at most `limit`; -1 on anything else (no wrap-around on absurd sizes).
+long pnm_number(FILE* f, long limit) {
+    int c = std::fgetc(f);
+    while (c == '#' || std::isspace(c)) {
+        if (c == '#')
+            while (c != '\n' && c != EOF) c = std::fgetc(f);
+        c = std::fgetc(f);
+    }
+    if (!std::isdigit(c)) return -1;
+    long v = 0;
+    for (; std::isdigit(c); c = std::fgetc(f)) {
+        v = v * 10 + (c - '0');
+        if (v > limit) return -1;
+    }
+    return std::isspace(c) ? v : -1;  // exactly one whitespace byte ends the header's last number
+}
+
 // PPM (P6) or PGM (P5), 8-bit; channels 3 or 1. Refuses anything else.
 bool read_pnm(const std::string& path, int* w, int* h, int* channels, std::vector<unsigned char>* px) {
     FILE* f = std::fopen(path.c_str(), "rb");
     if (!f) return false;
-    char magic[3] = {0};
-    int maxval = 0;
-    bool ok = std::fscanf(f, "%2s %d %d %d", magic, w, h, &maxval) == 4 && maxval == 255 && *w > 0 &&
-              *h > 0 && *w <= 16384 && *h <= 16384 && std::fgetc(f) != EOF;
-    *channels = std::strcmp(magic, "P6") == 0 ? 3 : (std::strcmp(magic, "P5") == 0 ? 1 : 0);
-    ok = ok && *channels;
+    char magic[2] = {0, 0};
+    bool ok = std::fread(magic, 1, 2, f) == 2 && magic[0] == 'P' && (magic[1] == '6' || magic[1] == '5');
+    *channels = ok ? (magic[1] == '6' ? 3 : 1) : 0;
+    const long width = ok ? pnm_number(f, 16384) : -1;
+    const long height = width > 0 ? pnm_number(f, 16384) : -1;
+    const long maxval = height > 0 ? pnm_number(f, 65535) : -1;
+    ok = width > 0 && height > 0 && maxval == 255;
     if (ok) {
+        *w = int(width);
+        *h = int(height);
         px->resize(size_t(*w) * size_t(*h) * size_t(*channels));
         ok = std::fread(px->data(), 1, px->size(), f) == px->size();
     }
