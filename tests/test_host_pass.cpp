@@ -2,6 +2,9 @@
 // definition, on random data with NaN, infinities, ties, huge and tiny values, many shapes
 // including odd channel counts and pixel counts that leave vector tails.
 #include <catch2/catch.hpp>
+#include <atomic>
+#include <functional>
+#include <thread>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -49,7 +52,11 @@ TEST_CASE("host pass: vector quantize+pack and dequantize+unpack equal the scala
     std::mt19937 rng(42);
     const int shapes[][4] = {{1, 1, 28, 28}, {2, 3, 7, 9},  {1, 4, 4, 4},   {3, 5, 1, 17},
                              {1, 8, 5, 5},   {1, 13, 3, 11}, {2, 32, 4, 4}, {1, 2, 1, 1},
-                             {1, 7, 16, 1},  {1, 1, 1, 33},  {2, 6, 6, 6},  {1, 64, 2, 15}};
+                             {1, 7, 16, 1},  {1, 1, 1, 33},  {2, 6, 6, 6},  {1, 64, 2, 15},
+                             // wide channels (the 16x16 transposing unpack): whole and partial
+                             // 16-channel blocks, padding, pixel tails, batch
+                             {1, 16, 4, 8},  {1, 20, 3, 16}, {2, 37, 9, 13}, {1, 24, 16, 17},
+                             {3, 100, 5, 7}, {1, 63, 1, 48}, {1, 12, 2, 16}, {2, 8, 1, 35}};
     const qgpu_quant quants[] = {{0.05f, 0}, {1.0f, -128}, {0.37f, 127}, {2.5f, 13}, {1e-3f, -7}};
     size_t compared = 0;
     for (const auto& s : shapes) {
@@ -110,5 +117,49 @@ TEST_CASE("host pass: every int8 value dequantizes exactly on every path", "[hos
         std::vector<int8_t> again(packed.size());
         quantize_pack_nhwc4(d, got.data(), again.data(), isa);
         REQUIRE(again == packed);
+    }
+}
+
+// The context's threads: a large tensor is split into tasks of pixel runs; whatever runs them (in
+// any order, on any thread) the bytes equal the serial pass and the scalar definition.
+TEST_CASE("host pass: split into parallel tasks gives the same bytes", "[host_pass]") {
+    std::mt19937 rng(7);
+    std::atomic<int64_t> tasks_run{0};
+    // two threads, tasks handed out from the back (an order no serial loop uses)
+    const HostParallelFor two_threads = [&](int64_t count, const std::function<void(int64_t)>& task) {
+        std::atomic<int64_t> next{count - 1};
+        auto worker = [&] {
+            for (int64_t i; (i = next.fetch_sub(1)) >= 0;) {
+                task(i);
+                ++tasks_run;
+            }
+        };
+        std::thread other(worker);
+        worker();
+        other.join();
+    };
+    const int shapes[][4] = {{1, 40, 100, 70}, {2, 3, 300, 301}, {1, 4, 512, 130}, {3, 29, 61, 53}};
+    for (const auto& s : shapes) {
+        TensorDesc d;
+        d.dtype = QGPU_DTYPE_INT8;
+        d.n = s[0]; d.c = s[1]; d.h = s[2]; d.w = s[3];
+        d.quant = {0.05f, -9};
+        REQUIRE(d.count() >= kHostPassParallelMin);
+        const size_t packed = size_t(d.n) * size_t(d.h) * size_t(d.w) * size_t(round_up4(d.c));
+        const std::vector<float> src = nasty_floats(d.count(), d.quant.scale, rng);
+        std::vector<int8_t> ref(packed), got(packed, 99);
+        quantize_pack_nhwc4(d, src.data(), ref.data(), HostIsa::Scalar);
+        std::vector<float> fref(d.count()), fgot(d.count(), -2.0f);
+        dequantize_unpack_nhwc4(d, ref.data(), fref.data(), HostIsa::Scalar);
+        for (HostIsa isa : {HostIsa::Scalar, HostIsa::Avx2, HostIsa::Avx512, HostIsa::Neon}) {
+            if (!host_isa_supported(isa)) continue;
+            INFO("path " << host_isa_name(isa) << " shape " << s[0] << "x" << s[1] << "x" << s[2] << "x" << s[3]);
+            const int64_t before = tasks_run;
+            quantize_pack_nhwc4(d, src.data(), got.data(), isa, two_threads);
+            REQUIRE(std::memcmp(got.data(), ref.data(), packed) == 0);
+            dequantize_unpack_nhwc4(d, ref.data(), fgot.data(), isa, two_threads);
+            REQUIRE(std::memcmp(fgot.data(), fref.data(), fref.size() * sizeof(float)) == 0);
+            if (isa != HostIsa::Scalar) CHECK(tasks_run - before > 2);  // it really was split
+        }
     }
 }

@@ -66,6 +66,13 @@ Status check_count(const qgpu_tensor_t* t, const void* data, size_t count) {
     return QGPU_OK;
 }
 
+// The host passes run on the threads of the tensor's context (Device::host_parallel_for).
+HostParallelFor context_threads(Device* device) {
+    return [device](int64_t count, const std::function<void(int64_t)>& task) {
+        device->host_parallel_for(count, task);
+    };
+}
+
 Status check_int8(const qgpu_tensor_t* t) {
     if (t->desc.dtype != QGPU_DTYPE_INT8)
         return fail(QGPU_ERROR_INVALID_ARGUMENT, "raw int8 access needs an int8 tensor");
@@ -141,7 +148,7 @@ qgpu_status qgpu_tensor_write_f32(qgpu_tensor t, const float* data, size_t count
         const TensorDesc& d = t->desc;
         if (d.dtype == QGPU_DTYPE_INT8)
             return t->buffer->write(
-                [&](void* dst) { quantize_pack_nhwc4(d, data, static_cast<int8_t*>(dst)); });
+                [&](void* dst) { quantize_pack_nhwc4(d, data, static_cast<int8_t*>(dst), context_threads(t->device.get())); });
         return t->buffer->write([&](void* dst) { std::memcpy(dst, data, d.bytes()); });
     });
 }
@@ -153,7 +160,7 @@ qgpu_status qgpu_tensor_read_f32(qgpu_tensor t, float* data, size_t count) {
         const TensorDesc& d = t->desc;
         if (d.dtype == QGPU_DTYPE_INT8)
             return t->buffer->read([&](const void* src) {
-                dequantize_unpack_nhwc4(d, static_cast<const int8_t*>(src), data);
+                dequantize_unpack_nhwc4(d, static_cast<const int8_t*>(src), data, context_threads(t->device.get()));
             });
         return t->buffer->read([&](const void* src) { std::memcpy(data, src, d.bytes()); });
     });

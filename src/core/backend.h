@@ -95,6 +95,12 @@ public:
     // inside a batch. After an error the caller still calls end_batch(), which then discards.
     virtual Status begin_batch() { return QGPU_OK; }
     virtual Status end_batch() { return QGPU_OK; }
+    // The context's CPU threads for host-side work (the quantize/dequantize host passes of
+    // src/api/api_tensor.cpp): runs task(i) for every i in [0, count), returns when all are done.
+    // The default runs them in order on the calling thread.
+    virtual void host_parallel_for(int64_t count, const std::function<void(int64_t)>& task) {
+        for (int64_t i = 0; i < count; ++i) task(i);
+    }
 };
 
 struct BackendDriver {

@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "cpu/threadpool.h"
 #include "opencl/cl_internal.h"
 
 namespace qgpu {
@@ -203,7 +204,16 @@ Status select_variant(const DeviceEntry& e, const char* requested, Variant* out)
 
 class ClDevice final : public Device {
 public:
-    explicit ClDevice(std::shared_ptr<ClContext> ctx) : ctx_(std::move(ctx)) {}
+    ClDevice(std::shared_ptr<ClContext> ctx, int32_t threads)
+        : ctx_(std::move(ctx)), host_threads_(threads > 0 ? threads : cpu::hardware_threads()) {}
+    // the context's thread count drives the host passes (quantize on upload, dequantize on read)
+    Status set_num_threads(int32_t threads) override {
+        host_threads_.resize(threads > 0 ? threads : cpu::hardware_threads());
+        return QGPU_OK;
+    }
+    void host_parallel_for(int64_t count, const std::function<void(int64_t)>& task) override {
+        host_threads_.parallel_for(count, task);
+    }
     const qgpu_device_info& info() const override { return ctx_->entry.info; }
     const char* kernel_variant() const override { return variant_name(ctx_->variant); }
     Status create_buffer(size_t bytes, std::unique_ptr<Buffer>* out) override {
@@ -227,6 +237,7 @@ public:
 
 private:
     std::shared_ptr<ClContext> ctx_;
+    cpu::ThreadPool host_threads_;
 };
 
 Status open(int32_t index, const qgpu_context_desc& desc, std::unique_ptr<Device>* out) {
@@ -241,7 +252,7 @@ Status open(int32_t index, const qgpu_context_desc& desc, std::unique_ptr<Device
     QGPU_TRY(select_variant(e, desc.kernel_variant, &variant));
     auto ctx = std::make_shared<ClContext>(api, e, variant, desc.cache_dir ? desc.cache_dir : "");
     QGPU_TRY(ctx->init());
-    out->reset(new ClDevice(std::move(ctx)));
+    out->reset(new ClDevice(std::move(ctx), desc.num_threads));
     return QGPU_OK;
 }
 

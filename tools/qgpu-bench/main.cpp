@@ -718,7 +718,7 @@ int cmd_conv(Args& a) {
 
 // ---- the host quantize/dequantize pass ----------------------------------------------------------
 int cmd_quant(Args& a) {
-    int n = 1, c = 64, h = 224, w = 224, warmup = 2, repeat = 10;
+    int n = 1, c = 64, h = 224, w = 224, warmup = 2, repeat = 10, threads = 1;
     bool quiet = false;
     std::string json_path;
     while (a.more()) {
@@ -733,6 +733,7 @@ int cmd_quant(Args& a) {
         } else if (opt == "--warmup") warmup = int(parse_int(a.next_value(opt), opt, 0, 1000000));
         else if (opt == "--repeat") repeat = int(parse_int(a.next_value(opt), opt, 1, 1000000));
         else if (opt == "--json") { json_path = a.next_value(opt); if (json_path == "-") g_out = stderr; }
+        else if (opt == "--threads") threads = int(parse_int(a.next_value(opt), opt, 0, 1024));
         else if (opt == "--quiet") quiet = true;
         else throw UsageError("quant: unknown option '" + opt + "'");
     }
@@ -740,7 +741,7 @@ int cmd_quant(Args& a) {
     const size_t count = size_t(n) * c * h * w;
     if (count > (size_t(1) << 31)) throw UsageError("--shape: more than 2^31 elements");
     Context ctx;
-    open_context(QGPU_BACKEND_CPU, "", 1, &ctx);
+    open_context(QGPU_BACKEND_CPU, "", threads, &ctx);  // the host passes use the context's threads
     const qgpu_quant q{0.05f, 3};
     Tensor t;
     check(qgpu_tensor_create(ctx.h, QGPU_DTYPE_INT8, n, c, h, w, &q, &t.h), "qgpu_tensor_create");
@@ -781,8 +782,8 @@ int cmd_quant(Args& a) {
     struct Row { const char* name; double ms; };
     const Row rows[] = {{"memcpy (float bytes)", t_memcpy}, {"write_f32 quantize+pack", t_write},
                         {"read_f32 dequantize", t_read}};
-    std::fprintf(g_out, "host pass, %dx%dx%dx%d = %zu elements (%.1f MB of floats), median of %d\n", n, c, h, w, count,
-                gb * 1e3, repeat);
+    std::fprintf(g_out, "host pass, %dx%dx%dx%d = %zu elements (%.1f MB of floats), %d thread(s) (memcpy: 1), median of %d\n",
+                n, c, h, w, count, gb * 1e3, threads, repeat);
     std::fprintf(g_out, "%-26s %10s %10s %14s\n", "pass", "median_ms", "GB/s", "vs memcpy");
     for (const Row& r : rows)
         std::fprintf(g_out, "%-26s %10.3f %10.2f %13.2fx\n", r.name, r.ms, gb / (r.ms * 1e-3), t_memcpy / r.ms);
@@ -791,6 +792,7 @@ int cmd_quant(Args& a) {
         j.begin_object();
         j.key("elements").num(double(count));
         j.key("float_bytes").num(double(count) * 4);
+        j.key("threads").num(double(threads));
         j.key("results").begin_array();
         const char* keys[] = {"memcpy", "write_f32", "read_f32"};
         for (int i = 0; i < 3; ++i) {
@@ -1035,7 +1037,8 @@ const char* kUsage =
     "  --json PATH --quiet\n"
     "\n"
     "quant options:\n"
-    "  --shape NxCxHxW (default 1x64x224x224)  --warmup W --repeat R  --json PATH  --quiet\n";
+    "  --shape NxCxHxW (default 1x64x224x224)  --threads N (CPU context threads, 0 = all; default 1)\n"
+    "  --warmup W --repeat R  --json PATH  --quiet\n";
 
 }  // namespace
 
