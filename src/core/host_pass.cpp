@@ -216,17 +216,20 @@ __attribute__((target("avx2"))) void dequantize_run_avx2(const Geometry& g, cons
         }
     } else {  // 16 pixels x 16 channels transposed in registers; see kChannelMajor
         const size_t end = r.p0 + (r.p1 - r.p0) / 16 * 16;
-        for (int32_t c0 = 0; c0 < g.c; c0 += 16) {
+        // locals: the float stores could alias `g` as far as the compiler knows
+        const size_t c4 = size_t(g.c4), plane = g.plane;
+        const int32_t channels = g.c;
+        for (int32_t c0 = 0; c0 < channels; c0 += 16) {
             for (p = r.p0; p < end; p += 16) {
-                const int32_t words = std::min(16, g.c4 - c0) / 4;  // never read past the pixel
+                const int32_t words = std::min<int32_t>(16, int32_t(c4) - c0) / 4;  // never read past the pixel
                 const __m128i mask = _mm_cmpgt_epi32(_mm_set1_epi32(words), _mm_setr_epi32(0, 1, 2, 3));
                 __m128i v[16];
                 for (int k = 0; k < 16; ++k)
                     v[k] = _mm_maskload_epi32(
-                        reinterpret_cast<const int*>(in + (p + size_t(kBitReverse[k])) * size_t(g.c4) + size_t(c0)), mask);
+                        reinterpret_cast<const int*>(in + (p + size_t(kBitReverse[k])) * c4 + size_t(c0)), mask);
                 transpose16x16_epi8(v);
-                QGPU_EMIT_CHANNELS(std::min(16, g.c - c0), __m128i, v,
-                                   store_dequantized16_avx2(o + size_t(c0 + j_) * g.plane + p, col_, vs, vz));
+                QGPU_EMIT_CHANNELS(std::min(16, channels - c0), __m128i, v,
+                                   store_dequantized16_avx2(o + size_t(c0 + j_) * plane + p, col_, vs, vz));
             }
         }
     }
@@ -301,16 +304,19 @@ __attribute__((target("avx512f,avx512bw,avx512vl"))) void dequantize_run_avx512(
         }
     } else {  // 16 pixels x 16 channels transposed in registers; see kChannelMajor
         const size_t end = r.p0 + (r.p1 - r.p0) / 16 * 16;
-        for (int32_t c0 = 0; c0 < g.c; c0 += 16) {
+        // locals: the float stores could alias `g` as far as the compiler knows
+        const size_t c4 = size_t(g.c4), plane = g.plane;
+        const int32_t channels = g.c;
+        for (int32_t c0 = 0; c0 < channels; c0 += 16) {
             for (p = r.p0; p < end; p += 16) {
-                const int32_t bytes = std::min(16, g.c4 - c0);  // never read past the pixel
+                const int32_t bytes = std::min<int32_t>(16, int32_t(c4) - c0);  // never read past the pixel
                 const __mmask16 mask = __mmask16((1u << bytes) - 1u);
                 __m128i v[16];
                 for (int k = 0; k < 16; ++k)
-                    v[k] = _mm_maskz_loadu_epi8(mask, in + (p + size_t(kBitReverse[k])) * size_t(g.c4) + size_t(c0));
+                    v[k] = _mm_maskz_loadu_epi8(mask, in + (p + size_t(kBitReverse[k])) * c4 + size_t(c0));
                 transpose16x16_epi8(v);
-                QGPU_EMIT_CHANNELS(std::min(16, g.c - c0), __m128i, v,
-                                   _mm512_storeu_ps(o + size_t(c0 + j_) * g.plane + p,
+                QGPU_EMIT_CHANNELS(std::min(16, channels - c0), __m128i, v,
+                                   _mm512_storeu_ps(o + size_t(c0 + j_) * plane + p,
                                                     _mm512_mul_ps(vs, _mm512_cvtepi32_ps(_mm512_sub_epi32(
                                                                           _mm512_cvtepi8_epi32(col_), vz)))));
             }
@@ -414,12 +420,15 @@ void dequantize_run_neon(const Geometry& g, const int8_t* in, float* o, Run r, f
         }
     } else {  // 16 pixels x 16 channels transposed in registers; see kChannelMajor
         const size_t end = r.p0 + (r.p1 - r.p0) / 16 * 16;
-        for (int32_t c0 = 0; c0 < g.c; c0 += 16) {
+        // locals: the float stores could alias `g` as far as the compiler knows
+        const size_t c4 = size_t(g.c4), plane = g.plane;
+        const int32_t channels = g.c;
+        for (int32_t c0 = 0; c0 < channels; c0 += 16) {
             for (p = r.p0; p < end; p += 16) {
-                const int32_t bytes = std::min(16, g.c4 - c0);  // never read past the pixel
+                const int32_t bytes = std::min<int32_t>(16, int32_t(c4) - c0);  // never read past the pixel
                 uint8x16_t v[16];
                 for (int k = 0; k < 16; ++k) {
-                    const int8_t* row = in + (p + size_t(kBitReverse[k])) * size_t(g.c4) + size_t(c0);
+                    const int8_t* row = in + (p + size_t(kBitReverse[k])) * c4 + size_t(c0);
                     if (bytes == 16) {
                         v[k] = vld1q_u8(reinterpret_cast<const uint8_t*>(row));
                     } else {
@@ -429,8 +438,8 @@ void dequantize_run_neon(const Geometry& g, const int8_t* in, float* o, Run r, f
                     }
                 }
                 transpose16x16_u8(v);
-                QGPU_EMIT_CHANNELS(std::min(16, g.c - c0), uint8x16_t, v,
-                                   store_dequantized16(o + size_t(c0 + j_) * g.plane + p, vreinterpretq_s8_u8(col_), vs, vz));
+                QGPU_EMIT_CHANNELS(std::min(16, channels - c0), uint8x16_t, v,
+                                   store_dequantized16(o + size_t(c0 + j_) * plane + p, vreinterpretq_s8_u8(col_), vs, vz));
             }
         }
     }
