@@ -74,8 +74,7 @@ layout(push_constant) uniform Push {
 } pc;
 
 // one channel's final value as the stored 32-bit pattern (int8 output: the low byte)
-int out_int8(int acc, int oc) {
-    ivec4 q = params[2 * oc];
+int out_int8(int acc, ivec4 q) {
     int v = ((pc.f.w & 2) != 0 && acc < 0) ? qgpu_requantize(acc, q.z, q.w)
                                            : qgpu_requantize(acc, q.x, q.y);
     // the reference adds in int64 then clamps to [qmin, qmax] (inside [-128, 127]); limiting v
@@ -103,13 +102,29 @@ void store_float(int p, int oc, int sum) {
     y_words[(n * pc.a.w + oc) * ohw + (p - n * ohw)] = floatBitsToUint(out_float(sum, oc));
 }
 
+// The int8 output stage parameters of 4 channels: (m0, shift, m0_neg, shift_neg) and bias_q.
+// Loaded once per invocation, not per pixel (lavapipe runs every load as a loop over the lanes).
+struct OutQuad {
+    ivec4 q[4];
+    ivec4 bias;
+};
+
+OutQuad load_out_quad(int oc0) {
+    OutQuad o;
+    [[unroll]] for (int i = 0; i < 4; ++i) {
+        int oc = min(oc0 + i, pc.a.w - 1);  // channels >= out_c are never stored
+        o.q[i] = params[2 * oc];
+        o.bias[i] = params[2 * oc + 1].x;
+    }
+    return o;
+}
+
 // a 4-channel output word of pixel p from 4 sums (channels oc0..oc0+3; those >= out_c hold z_y)
-void store_word(int p, int oc0, ivec4 sums) {
+void store_word(int p, int oc0, ivec4 sums, OutQuad o) {
     uint word = 0u;
     [[unroll]] for (int i = 0; i < 4; ++i) {
-        int oc = oc0 + i;
         int y = pc.f.x;
-        if (oc < pc.a.w) y = out_int8(sums[i] + params[2 * oc + 1].x, oc);
+        if (oc0 + i < pc.a.w) y = out_int8(sums[i] + o.bias[i], o.q[i]);
         word |= (uint(y) & 0xffu) << (8 * i);
     }
     y_words[p * pc.b.z + (oc0 >> 2)] = word;
@@ -184,17 +199,27 @@ void main() {
             }
         }
     }
-    ivec4 zs0 = ivec4(params[2 * oc0 + 1].y, params[2 * oc0 + 3].y, params[2 * oc0 + 5].y,
-                      params[2 * oc0 + 7].y) * zx;
-    ivec4 zs1 = ivec4(params[2 * oc0 + 9].y, params[2 * oc0 + 11].y, params[2 * oc0 + 13].y,
-                      params[2 * oc0 + 15].y) * zx;
+    // output stage parameters the same way: lane c loads those of channel oc0 + c (params are
+    // padded to 32 channels, so this stays in bounds), broadcasts hand all 8 to every lane
+    const ivec4 my_q = params[2 * (oc0 + lane)];
+    const ivec4 my_b = params[2 * (oc0 + lane) + 1];  // bias_q, weight_sum
+    OutQuad o0, o1;
+    ivec4 wsum0, wsum1;
+#define QGPU_TAKE_CHANNEL(c, o, i, wsum) \
+    o.q[i] = subgroupBroadcast(my_q, c); o.bias[i] = subgroupBroadcast(my_b.x, c); wsum[i] = subgroupBroadcast(my_b.y, c);
+    QGPU_TAKE_CHANNEL(0, o0, 0, wsum0) QGPU_TAKE_CHANNEL(1, o0, 1, wsum0)
+    QGPU_TAKE_CHANNEL(2, o0, 2, wsum0) QGPU_TAKE_CHANNEL(3, o0, 3, wsum0)
+    QGPU_TAKE_CHANNEL(4, o1, 0, wsum1) QGPU_TAKE_CHANNEL(5, o1, 1, wsum1)
+    QGPU_TAKE_CHANNEL(6, o1, 2, wsum1) QGPU_TAKE_CHANNEL(7, o1, 3, wsum1)
+#undef QGPU_TAKE_CHANNEL
+    const ivec4 zs0 = wsum0 * zx, zs1 = wsum1 * zx;
     [[unroll]] for (int j = 0; j < LP; ++j) {
         int p = p0 + j;
         if (p >= total) break;
         ivec4 s0 = acc0[j] - zs0, s1 = acc1[j] - zs1;
         if ((pc.f.w & 1) != 0) {
-            store_word(p, oc0, s0);
-            if (((oc0 + 4) >> 2) < pc.b.z) store_word(p, oc0 + 4, s1);
+            store_word(p, oc0, s0, o0);
+            if (((oc0 + 4) >> 2) < pc.b.z) store_word(p, oc0 + 4, s1, o1);
         } else {
             [[unroll]] for (int i = 0; i < 4; ++i) {
                 if (oc0 + i < pc.a.w) store_float(p, oc0 + i, s0[i]);
@@ -273,13 +298,14 @@ void main() {
                       params[2 * c0 + 7].y) * zx;
     ivec4 zs1 = ivec4(params[2 * c0 + 9].y, params[2 * c0 + 11].y, params[2 * c0 + 13].y,
                       params[2 * c0 + 15].y) * zx;
+    const OutQuad o0 = load_out_quad(c0), o1 = load_out_quad(c0 + 4);
     [[unroll]] for (int j = 0; j < TP; ++j) {
         int p = pt0 + tx + 16 * j;
         if (p >= total) break;
         ivec4 s0 = acc0[j] - zs0, s1 = acc1[j] - zs1;
         if ((pc.f.w & 1) != 0) {
-            if ((c0 >> 2) < pc.b.z) store_word(p, c0, s0);
-            if (((c0 + 4) >> 2) < pc.b.z) store_word(p, c0 + 4, s1);
+            if ((c0 >> 2) < pc.b.z) store_word(p, c0, s0, o0);
+            if (((c0 + 4) >> 2) < pc.b.z) store_word(p, c0 + 4, s1, o1);
         } else {
             [[unroll]] for (int i = 0; i < 4; ++i) {
                 if (c0 + i < pc.a.w) store_float(p, c0 + i, s0[i]);
@@ -346,13 +372,14 @@ void main() {
                       params[2 * oc0 + 7].y) * zx;
     ivec4 zs1 = ivec4(params[2 * oc0 + 9].y, params[2 * oc0 + 11].y, params[2 * oc0 + 13].y,
                       params[2 * oc0 + 15].y) * zx;
+    const OutQuad o0 = load_out_quad(oc0), o1 = load_out_quad(oc0 + 4);
     [[unroll]] for (int j = 0; j < TP; ++j) {
         int p = p0 + j;
         if (p >= total) break;
         ivec4 s0 = acc0[j] - zs0, s1 = acc1[j] - zs1;
         if ((pc.f.w & 1) != 0) {
-            store_word(p, oc0, s0);
-            if (((oc0 + 4) >> 2) < pc.b.z) store_word(p, oc0 + 4, s1);
+            store_word(p, oc0, s0, o0);
+            if (((oc0 + 4) >> 2) < pc.b.z) store_word(p, oc0 + 4, s1, o1);
         } else {
             [[unroll]] for (int i = 0; i < 4; ++i) {
                 if (oc0 + i < pc.a.w) store_float(p, oc0 + i, s0[i]);
@@ -424,12 +451,13 @@ void main() {
     ivec4 zs = ivec4(0);
     [[unroll]] for (int i = 0; i < 4; ++i)
         if (oc0 + i < pc.a.w) zs[i] = params[2 * (oc0 + i) + 1].y * zx;
+    const OutQuad o = load_out_quad(oc0);
     [[unroll]] for (int j = 0; j < TP; ++j) {
         int p = p0 + j;
         if (p >= total) break;
         ivec4 s = acc[j] - zs;
         if ((pc.f.w & 1) != 0) {
-            store_word(p, oc0, s);
+            store_word(p, oc0, s, o);
         } else {
             [[unroll]] for (int i = 0; i < 4; ++i)
                 if (oc0 + i < pc.a.w) store_float(p, oc0 + i, s[i]);
