@@ -228,7 +228,13 @@ Status make_reference_op(const OpPlan& plan, ThreadPool* pool, std::unique_ptr<O
         case OpKind::AvgPool: out->reset(new PoolOp(plan, pool)); return QGPU_OK;
         case OpKind::Concat: out->reset(new ConcatOp()); return QGPU_OK;
         case OpKind::Softmax: out->reset(new SoftmaxOp()); return QGPU_OK;
-        case OpKind::Relu: out->reset(new ReluOp(plan.relu_slope, pool)); return QGPU_OK;
+        case OpKind::Relu:
+            // int8 ReLU is max(x, zero point); a leaky one would need a requantize (GPU backends
+            // refuse it too, the net runtime never asks for it)
+            if (plan.relu_slope != 0.0f && !plan.inputs.empty() && plan.inputs[0].dtype == QGPU_DTYPE_INT8)
+                return fail(QGPU_ERROR_UNSUPPORTED, "cpu: int8 leaky ReLU is not an op (fuse it into the conv)");
+            out->reset(new ReluOp(plan.relu_slope, pool));
+            return QGPU_OK;
         case OpKind::Quantize:
         case OpKind::Dequantize: out->reset(new ConvertOp(plan.kind)); return QGPU_OK;
         case OpKind::Add: out->reset(new AddOp(pool)); return QGPU_OK;
