@@ -509,6 +509,12 @@ TEST_CASE("opencl ops: bad plans and runs are status codes with a message", "[op
     p.output = int8_desc(1, 3, 5, 5, qgpu_quant{0.0f, 0});
     CHECK(create(p) == QGPU_ERROR_INVALID_ARGUMENT);  // scale 0
 
+    p.kind = OpKind::Relu;  // an int8 leaky relu is refused (like the CPU), not run as max(x, zp)
+    p.inputs = {int8_desc(1, 3, 5, 5, q)};
+    p.output = p.inputs[0];
+    p.relu_slope = 0.1f;
+    CHECK(create(p) == QGPU_ERROR_UNSUPPORTED);
+
     // a run on tensors other than the plan's
     p = OpPlan();
     p.kind = OpKind::Relu;

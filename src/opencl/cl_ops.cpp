@@ -103,6 +103,9 @@ Status validate(const OpPlan& p) {
                 return bad_plan(p.kind, "input " + describe(i) + " and output " + describe(o) + " differ");
             if (i.dtype == QGPU_DTYPE_INT8 && !same_quant(i, o))
                 return bad_plan(p.kind, "int8 relu needs the same quantization in and out");
+            // int8 relu is max(x, zero point); a leaky one needs a requantize (the conv's job)
+            if (i.dtype == QGPU_DTYPE_INT8 && p.relu_slope != 0.0f)
+                return failf(QGPU_ERROR_UNSUPPORTED, "opencl: int8 leaky ReLU is not an op (fuse it into the conv)");
             return QGPU_OK;
         case OpKind::Quantize:
         case OpKind::Dequantize: {
