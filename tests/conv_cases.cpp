@@ -203,4 +203,16 @@ bool strict_backends() {
     return s && std::strcmp(s, "1") == 0;
 }
 
+std::vector<GpuTarget> gpu_targets() {
+    return {{QGPU_BACKEND_VULKAN, "nodot", "vulkan nodot"},
+            {QGPU_BACKEND_VULKAN, "dot", "vulkan dot"},
+            {QGPU_BACKEND_OPENCL, nullptr, "opencl default"}};
+}
+
+qgpu_context open_gpu_target(const GpuTarget& t, std::string* why, bool* required) {
+    qgpu_context ctx = make_context(t.backend, t.variant, 1, why);
+    *required = !ctx && strict_backends() && !(t.variant && why->find("variant") != std::string::npos);
+    return ctx;
+}
+
 }  // namespace cases

@@ -57,4 +57,16 @@ qgpu_context make_context(qgpu_backend backend, const char* variant, int threads
 // that cannot open them fails instead of skipping.
 bool strict_backends();
 
+// The GPU backends and variants a whole-net test compares with the CPU: Vulkan nodot and dot,
+// OpenCL's default.
+struct GpuTarget {
+    qgpu_backend backend;
+    const char* variant;  // NULL: the default
+    std::string name;
+};
+std::vector<GpuTarget> gpu_targets();
+// A one-thread context for `t`, or nullptr with *why. *required is set when the test must fail
+// rather than skip (strict mode, and not merely a variant this device lacks).
+qgpu_context open_gpu_target(const GpuTarget& t, std::string* why, bool* required);
+
 }  // namespace cases

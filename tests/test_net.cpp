@@ -198,15 +198,12 @@ TEST_CASE("net: SqueezeNet int8 on Vulkan and OpenCL equals the CPU's, fp32 agre
     const NetRun cf = run_squeezenet(cpu, QGPU_PRECISION_FLOAT32, "squeezenet_v1.1.param", "squeezenet_v1.1.bin", "", input, "pool10");
     REQUIRE(ci.status == QGPU_OK);
     REQUIRE(cf.status == QGPU_OK);
-    const struct { qgpu_backend backend; const char* variant; } targets[] = {
-        {QGPU_BACKEND_VULKAN, "nodot"}, {QGPU_BACKEND_VULKAN, "dot"}, {QGPU_BACKEND_OPENCL, nullptr}};
-    for (const auto& t : targets) {
-        qgpu_context ctx = cases::make_context(t.backend, t.variant, 1, &why);
-        const std::string name = std::string(t.backend == QGPU_BACKEND_VULKAN ? "vulkan" : "opencl") + " " +
-                                 (t.variant ? t.variant : "default");
+    for (const cases::GpuTarget& t : cases::gpu_targets()) {
+        bool required = false;
+        qgpu_context ctx = cases::open_gpu_target(t, &why, &required);
+        const std::string& name = t.name;
         if (!ctx) {
-            if (cases::strict_backends() && !(t.variant && why.find("variant") != std::string::npos))
-                FAIL(name << " must run under QGPU_TEST_STRICT=1: " << why);
+            if (required) FAIL(name << " must run under QGPU_TEST_STRICT=1: " << why);
             WARN("skipped " << name << ": " << why);
             continue;
         }

@@ -7,38 +7,17 @@
 #include <iterator>
 #include <map>
 #include <random>
-#include <regex>
 #include <sstream>
 
 #include "conv_cases.h"
+#include "fashion_data.h"
 
 namespace {
 
 const std::string kDir = std::string(QGPU_SHARED_DIR) + "/models/fashion_cnn/";
 
-template <typename T>
-std::vector<T> read_raw(const std::string& path) {
-    std::ifstream f(path, std::ios::binary);
-    std::vector<char> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-    std::vector<T> out(bytes.size() / sizeof(T));
-    std::memcpy(out.data(), bytes.data(), out.size() * sizeof(T));
-    return out;
-}
-
-// Reference thresholds of one method for every Conv/Gemm input, by ONNX node name.
-std::map<std::string, double> reference_thresholds(const std::string& method) {
-    std::ifstream f(kDir + "calibration_reference.json");
-    const std::string json((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-    const std::regex node("\"(/[^\"]+)\": \\{\\s*\"op\"");
-    const std::regex value("\"" + method + "\": ([-+0-9.eE]+)");
-    std::map<std::string, double> out;
-    for (auto it = std::sregex_iterator(json.begin(), json.end(), node); it != std::sregex_iterator(); ++it) {
-        std::smatch v;
-        const std::string rest = json.substr(size_t(it->position() + it->length()));
-        if (std::regex_search(rest, v, value)) out[(*it)[1]] = std::stod(v[1]);
-    }
-    return out;
-}
+using fashion::read_raw;
+using fashion::reference_thresholds;
 
 // An ncnn-format table (ncnn scale = 127 / threshold) keyed by ONNX node name, from one method's
 // thresholds in calibration_reference.json.
@@ -144,15 +123,12 @@ TEST_CASE("onnx: Fashion-MNIST CNN int8 on Vulkan and OpenCL equals the CPU's", 
     }
     REQUIRE(ci.status == QGPU_OK);
     REQUIRE(cf.status == QGPU_OK);
-    const struct { qgpu_backend backend; const char* variant; } targets[] = {
-        {QGPU_BACKEND_VULKAN, "nodot"}, {QGPU_BACKEND_VULKAN, "dot"}, {QGPU_BACKEND_OPENCL, nullptr}};
-    for (const auto& t : targets) {
-        qgpu_context ctx = cases::make_context(t.backend, t.variant, 1, &why);
-        const std::string name = std::string(t.backend == QGPU_BACKEND_VULKAN ? "vulkan " : "opencl ") +
-                                 (t.variant ? t.variant : "default");
+    for (const cases::GpuTarget& t : cases::gpu_targets()) {
+        bool required = false;
+        qgpu_context ctx = cases::open_gpu_target(t, &why, &required);
+        const std::string& name = t.name;
         if (!ctx) {
-            if (cases::strict_backends() && !(t.variant && why.find("variant") != std::string::npos))
-                FAIL(name << " must run under QGPU_TEST_STRICT=1: " << why);
+            if (required) FAIL(name << " must run under QGPU_TEST_STRICT=1: " << why);
             WARN("skipped " << name << ": " << why);
             continue;
         }

@@ -10,9 +10,9 @@
 #include <fstream>
 #include <iterator>
 #include <map>
-#include <regex>
 
 #include "conv_cases.h"
+#include "fashion_data.h"
 
 #ifdef QGPU_TEST_WITH_ONNX
 #include <onnx/onnx_pb.h>
@@ -23,21 +23,6 @@ const std::string kDir = std::string(QGPU_SHARED_DIR) + "/models/fashion_cnn/";
 
 std::string tmp_path(const std::string& name) {
     return std::string(std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp") + "/qgpu_qdq_" + name;
-}
-
-// MinMax thresholds of the reference calibration, by Conv/Gemm node name.
-std::map<std::string, double> minmax_thresholds() {
-    std::ifstream f(kDir + "calibration_reference.json");
-    const std::string json((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-    const std::regex node("\"(/[^\"]+)\": \\{\\s*\"op\"");
-    const std::regex value("\"minmax\": ([-+0-9.eE]+)");
-    std::map<std::string, double> out;
-    for (auto it = std::sregex_iterator(json.begin(), json.end(), node); it != std::sregex_iterator(); ++it) {
-        std::smatch v;
-        const std::string rest = json.substr(size_t(it->position() + it->length()));
-        if (std::regex_search(rest, v, value)) out[(*it)[1]] = std::stod(v[1]);
-    }
-    return out;
 }
 
 onnx::TensorProto scalar_or_vector(const std::string& name, int type, const std::vector<int64_t>& dims) {
@@ -69,7 +54,7 @@ std::string write_qdq_model(const QdqOptions& o, std::map<std::string, float>* n
         const std::string bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
         REQUIRE(m.ParseFromString(bytes));
     }
-    const std::map<std::string, double> thresholds = minmax_thresholds();
+    const std::map<std::string, double> thresholds = fashion::reference_thresholds("minmax");
     REQUIRE(thresholds.size() == 7);
     onnx::ModelProto twin = m;
     onnx::GraphProto* g = m.mutable_graph();
