@@ -205,19 +205,24 @@ private:
 
 class ConvertOp final : public OpKernel {
 public:
-    explicit ConvertOp(OpKind kind) : kind_(kind) {}
+    ConvertOp(OpKind kind, ThreadPool* pool) : kind_(kind), pool_(pool) {}
     Status run(const std::vector<TensorRef>& inputs, const TensorRef& output) override {
+        // the host passes split large tensors into the same tasks for any thread count
+        const HostParallelFor parallel = [this](int64_t count, const std::function<void(int64_t)>& task) {
+            pool_->parallel_for(count, task);
+        };
         if (kind_ == OpKind::Quantize)
             quantize_pack_nhwc4(output.desc, static_cast<const float*>(host_data(inputs[0])),
-                                static_cast<int8_t*>(host_data(output)));
+                                static_cast<int8_t*>(host_data(output)), parallel);
         else
             dequantize_unpack_nhwc4(inputs[0].desc, static_cast<const int8_t*>(host_data(inputs[0])),
-                                    static_cast<float*>(host_data(output)));
+                                    static_cast<float*>(host_data(output)), parallel);
         return QGPU_OK;
     }
 
 private:
     OpKind kind_;
+    ThreadPool* pool_;
 };
 
 }  // namespace
@@ -236,7 +241,7 @@ Status make_reference_op(const OpPlan& plan, ThreadPool* pool, std::unique_ptr<O
             out->reset(new ReluOp(plan.relu_slope, pool));
             return QGPU_OK;
         case OpKind::Quantize:
-        case OpKind::Dequantize: out->reset(new ConvertOp(plan.kind)); return QGPU_OK;
+        case OpKind::Dequantize: out->reset(new ConvertOp(plan.kind, pool)); return QGPU_OK;
         case OpKind::Add: out->reset(new AddOp(pool)); return QGPU_OK;
     }
     return failf(QGPU_ERROR_INTERNAL, "cpu: unknown op %d", int(plan.kind));
