@@ -56,12 +56,15 @@ void ThreadPool::resize(int32_t threads) {
 // balance themselves). The caller holds a registration (busy_ or being the job's owner), so the
 // job (task_, count_) cannot change under it; claiming is one atomic add, no lock.
 void ThreadPool::run_tasks() {
+    // A worker that registers after its job ended finds task_ cleared (every index was claimed
+    // before the owner cleared it): nothing to do.
+    const std::function<void(int64_t)>* task = task_;
+    if (!task) return;
     const int64_t count = count_;
-    const std::function<void(int64_t)>& task = *task_;
     for (;;) {
         const int64_t i = next_.fetch_add(1, std::memory_order_relaxed);
         if (i >= count) return;
-        task(i);
+        (*task)(i);
     }
 }
 
