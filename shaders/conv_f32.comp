@@ -1,6 +1,8 @@
 // qgpu fp32 convolution (QGPU_PRECISION_FLOAT32): NCHW float in, NCHW float out, float
 // accumulation in the reference's order (input channel, ky, kx), then bias and activation.
-// One output element per invocation; results are tolerance-checked, not bit-exact.
+// One output element per invocation; results are tolerance-checked, not bit-exact. The
+// fallback of conv_f32_tiled.comp (the register-tiled kernel): layers with an inf/NaN weight,
+// depthwise-like layers on GPUs, QGPU_VULKAN_F32=naive (see F32Conv in vk_conv.cpp).
 #version 450
 layout(local_size_x = 64, local_size_y = 1, local_size_z = 1) in;
 

@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <string>
 
 #include "conv_cases.h"
@@ -501,6 +502,53 @@ TEST_CASE("vulkan: layer suite with float output identical to the CPU reference"
     suite(nullptr, QGPU_DTYPE_FLOAT32);
 }
 
+namespace {
+
+// fp32 result within 1e-5 * sum|terms| + 1e-6 of a double-precision result.
+void require_f32_close(const ConvCase& c, const cases::Output& got) {
+    std::vector<double> want, magnitude;
+    naive::conv_f32(c.desc, c.batch, c.input_f, &want, &magnitude);
+    REQUIRE(got.f.size() == want.size());
+    INFO(c.describe());
+    size_t bad = 0, first = 0;
+    for (size_t k = 0; k < want.size(); ++k) {
+        const double tol = 1e-5 * magnitude[k] + 1e-6;
+        if (!(std::fabs(double(got.f[k]) - want[k]) <= tol) && bad++ == 0) first = k;
+    }
+    INFO("first out of tolerance at " << first << ": got " << got.f[first] << " want " << want[first]);
+    REQUIRE(bad == 0);
+}
+
+// A random fp32 case made wider for the register-tiled path: 9..40 output channels per group
+// (partial 8-channel blocks), 1..3 groups, kernels up to 3x3 (with random stride, dilation and
+// padding), a few pixel tails, activation `act`, batch 1 or 2.
+ConvCase f32_wide_case(std::mt19937& rng, int act) {
+    ConvCase c = cases::random_case(rng, QGPU_PRECISION_FLOAT32);
+    qgpu_conv_desc& d = c.desc;
+    auto uniform = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+    d.groups = uniform(1, 3);
+    d.in_channels = d.groups * uniform(1, 12);
+    d.out_channels = d.groups * uniform(9, 40);
+    if (d.kernel_h * d.kernel_w > 9) d.kernel_h = d.kernel_w = 3;
+    const int span_h = d.dilation_h * (d.kernel_h - 1) + 1, span_w = d.dilation_w * (d.kernel_w - 1) + 1;
+    d.in_h = std::max(1, span_h - d.pad_top - d.pad_bottom) + uniform(0, 12);
+    d.in_w = std::max(1, span_w - d.pad_left - d.pad_right) + uniform(0, 12);
+    d.activation = qgpu_activation(act);
+    c.batch = uniform(1, 2);
+    std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+    c.weights.resize(size_t(d.out_channels) * (d.in_channels / d.groups) * d.kernel_h * d.kernel_w);
+    for (float& w : c.weights) w = dist(rng);
+    c.bias.resize(size_t(d.out_channels));
+    for (float& b : c.bias) b = dist(rng);
+    c.input_f.resize(size_t(c.batch) * d.in_channels * d.in_h * d.in_w);
+    for (float& x : c.input_f) x = 2.0f * dist(rng);
+    c.label = "f32-wide";
+    c.bind();
+    return c;
+}
+
+}  // namespace
+
 TEST_CASE("vulkan: fp32 convs within tolerance of the exact result", "[vulkan][fp32]") {
     Ctx vk(nullptr);
     VULKAN_OR_SKIP(vk);
@@ -509,19 +557,55 @@ TEST_CASE("vulkan: fp32 convs within tolerance of the exact result", "[vulkan][f
         ConvCase c = cases::random_case(rng, QGPU_PRECISION_FLOAT32);
         cases::Output got;
         run_ok(vk.ctx, c, &got);
-        std::vector<double> want, magnitude;
-        naive::conv_f32(c.desc, c.batch, c.input_f, &want, &magnitude);
-        REQUIRE(got.f.size() == want.size());
-        INFO(c.describe());
-        size_t bad = 0, first = 0;
-        for (size_t k = 0; k < want.size(); ++k) {
-            const double tol = 1e-5 * magnitude[k] + 1e-6;
-            if (!(std::fabs(double(got.f[k]) - want[k]) <= tol) && bad++ == 0) first = k;
-        }
-        INFO("first out of tolerance at " << first << ": got " << got.f[first] << " want " << want[first]);
-        REQUIRE(bad == 0);
+        require_f32_close(c, got);
     }
     vk.require_clean();
+}
+
+// The register-tiled fp32 shader in both forms (QGPU_VULKAN_LANES=1: subgroup broadcasts where
+// subgroups are 8 wide; =0: vec4 weight loads per invocation, the GPU path, which sends
+// depthwise-like layers to the one-output shader) and the one-output shader itself
+// (QGPU_VULKAN_F32=naive): random cases (every grouping incl. depthwise, kernel, stride,
+// dilation, padding, 1x1 inputs) and wider layers with partial blocks, every activation,
+// batches of 1 and 2; a layer with an inf weight (one-output shader: NaN/inf as the reference).
+TEST_CASE("vulkan: fp32 tiled, lanes and one-output shaders within tolerance", "[vulkan][fp32]") {
+    const char* modes[][2] = {{"QGPU_VULKAN_LANES", "1"}, {"QGPU_VULKAN_LANES", "0"}, {"QGPU_VULKAN_F32", "naive"}};
+    Reference ref;
+    uint32_t seed = 1700;
+    for (auto& m : modes) {
+        ScopedEnv env(m[0], m[1]);
+        Ctx vk(nullptr);
+        VULKAN_OR_SKIP(vk);
+        std::mt19937 rng(seed++);
+        const int n_random = std::strcmp(m[1], "naive") == 0 ? 10 : 40;
+        for (int i = 0; i < n_random; ++i) {
+            ConvCase c = cases::random_case(rng, QGPU_PRECISION_FLOAT32);
+            cases::Output got;
+            run_ok(vk.ctx, c, &got);
+            require_f32_close(c, got);
+        }
+        for (int i = 0; i < 10; ++i) {
+            ConvCase c = f32_wide_case(rng, i % 5);
+            cases::Output got;
+            run_ok(vk.ctx, c, &got);
+            require_f32_close(c, got);
+        }
+        // an inf weight: bit-compared with the CPU reference where it is finite, NaN where NaN
+        ConvCase c = f32_wide_case(rng, 0);
+        c.weights[c.weights.size() / 2] = std::numeric_limits<float>::infinity();
+        cases::Output want, got;
+        run_ok(ref.ctx, c, &want);
+        run_ok(vk.ctx, c, &got);
+        REQUIRE(got.f.size() == want.f.size());
+        for (size_t k = 0; k < want.f.size(); ++k) {
+            INFO(c.describe() << " at " << k << ": got " << got.f[k] << " want " << want.f[k]);
+            REQUIRE(std::isnan(got.f[k]) == std::isnan(want.f[k]));
+            REQUIRE(std::isinf(got.f[k]) == std::isinf(want.f[k]));
+            if (std::isfinite(want.f[k]))
+                REQUIRE(std::fabs(got.f[k] - want.f[k]) <= 1e-4f * (1.0f + std::fabs(want.f[k])));
+        }
+        vk.require_clean();
+    }
 }
 
 TEST_CASE("vulkan: pipeline cache persisted in cache_dir", "[vulkan]") {

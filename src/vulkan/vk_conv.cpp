@@ -1,5 +1,6 @@
 // Vulkan conv kernels: the ConvPlan's weights repacked for the shaders of shaders/, per-channel
 // output-stage parameters, one descriptor set per kernel, one command buffer per run.
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <vector>
@@ -273,21 +274,62 @@ private:
     int32_t kwords_ = 0, blocks_ = 0;
 };
 
+// fp32: the register-tiled shader (conv_f32_tiled.comp, 8 x kF32Pixels outputs per unit of 8
+// invocations), "lanes" where subgroups are 8 wide (lavapipe), "tiled" elsewhere; the one
+// output per invocation shader (conv_f32.comp) for layers with an inf/NaN weight (the tiled
+// shader multiplies padding taps by zero instead of skipping them), for depthwise-like layers
+// (fewer than 8 output channels per group) on GPUs, and when QGPU_VULKAN_F32=naive.
+constexpr int32_t kF32Pixels = 8;  // LP in conv_f32_tiled.comp
+
 class F32Conv final : public VulkanConv {
 public:
     F32Conv(VulkanDevice* dev, const ConvPlan& plan) : VulkanConv(dev), plan_(plan) {}
 
     Status init() {
+        const ConvShape& s = plan_.shape;
         if (int64_t(plan_.weights_f32.size()) >= kMaxIndex)
             return fail(QGPU_ERROR_UNSUPPORTED, "vulkan: the convolution's weights are too large");
-        QGPU_TRY(dev_->upload(plan_.weights_f32.data(), plan_.weights_f32.size() * sizeof(float), &weights_));
-        QGPU_TRY(dev_->upload(plan_.bias_f32.data(), plan_.bias_f32.size() * sizeof(float), &params_));
-        return init_descriptors(Shader::Float32);
+        const int32_t cin_g = s.in_c_per_group(), cout_g = s.out_c_per_group();
+        const int32_t taps = s.kernel_h * s.kernel_w;
+        bool finite = true;
+        for (float v : plan_.weights_f32) finite = finite && std::isfinite(v);
+        const char* mode = std::getenv("QGPU_VULKAN_F32");
+        const bool naive = mode && std::strcmp(mode, "naive") == 0;
+        const bool lanes = lanes_enabled(*dev_);
+        shader_ = lanes ? Shader::Float32Lanes : Shader::Float32Tiled;
+        if (naive || !finite || (!lanes && s.groups > 1 && cout_g < 8)) shader_ = Shader::Float32;
+        if (shader_ == Shader::Float32) {
+            QGPU_TRY(dev_->upload(plan_.weights_f32.data(), plan_.weights_f32.size() * sizeof(float), &weights_));
+            QGPU_TRY(dev_->upload(plan_.bias_f32.data(), plan_.bias_f32.size() * sizeof(float), &params_));
+            return init_descriptors(Shader::Float32);
+        }
+        // [block][cin_g][tap][8 channels], blocks of 8 channels inside a group (last one padded)
+        per_group_ = (cout_g + 7) / 8;
+        blocks_ = s.groups * per_group_;
+        const int64_t wcount = int64_t(blocks_) * cin_g * taps * 8;
+        if (wcount >= kMaxIndex)
+            return fail(QGPU_ERROR_UNSUPPORTED, "vulkan: the convolution's weights are too large");
+        std::vector<float> packed(size_t(wcount), 0.0f), bias(size_t(blocks_) * 8, 0.0f);
+        for (int32_t b = 0; b < blocks_; ++b) {
+            const int32_t g = b / per_group_, c0 = (b % per_group_) * 8;
+            for (int32_t c = 0; c < 8 && c0 + c < cout_g; ++c) {
+                const int32_t o = g * cout_g + c0 + c;
+                bias[size_t(b) * 8 + c] = plan_.bias_f32[size_t(o)];
+                for (int32_t i = 0; i < cin_g; ++i)
+                    for (int32_t t = 0; t < taps; ++t)
+                        packed[((size_t(b) * cin_g + i) * taps + t) * 8 + c] =
+                            plan_.weights_f32[(size_t(o) * cin_g + i) * taps + t];
+            }
+        }
+        QGPU_TRY(dev_->upload(packed.data(), packed.size() * sizeof(float), &weights_));
+        QGPU_TRY(dev_->upload(bias.data(), bias.size() * sizeof(float), &params_));
+        return init_descriptors(shader_);
     }
 
     Status run(const TensorRef& input, const TensorRef& output) override {
         const ConvShape& s = plan_.shape;
-        const int64_t total = int64_t(input.desc.n) * s.out_c * s.out_h * s.out_w;
+        const int64_t pixels = int64_t(input.desc.n) * s.out_h * s.out_w;
+        const int64_t total = pixels * s.out_c;
         if (total >= kMaxIndex || int64_t(input.desc.count()) >= kMaxIndex)
             return fail(QGPU_ERROR_UNSUPPORTED, "vulkan: tensors of 2^31 elements or more are not supported");
         PushF32 pc{};
@@ -298,12 +340,24 @@ public:
         pc.e[0] = int32_t(total); pc.e[1] = int32_t(plan_.activation);
         pc.g[0] = plan_.act_min; pc.g[1] = plan_.act_max; pc.g[2] = plan_.leaky_slope;
         uint32_t gx = 1, gz = 1;
-        QGPU_TRY(dispatch_size(*dev_, (total + kLocalSize - 1) / kLocalSize, &gx, &gz));
+        if (shader_ == Shader::Float32) {
+            QGPU_TRY(dispatch_size(*dev_, (total + kLocalSize - 1) / kLocalSize, &gx, &gz));
+            return dispatch(input, output, &pc, gx, 1, gz);
+        }
+        pc.e[0] = int32_t(pixels); pc.e[2] = blocks_; pc.e[3] = per_group_;
+        // 8 units per workgroup, each 8 x kF32Pixels pixels x one block of 8 channels
+        const int64_t per_unit = int64_t(kF32Pixels) * 8;
+        const int64_t units = (pixels + per_unit - 1) / per_unit * blocks_;
+        if (units >= kMaxIndex / 8)
+            return fail(QGPU_ERROR_UNSUPPORTED, "vulkan: the convolution has too many output pixels x channels");
+        QGPU_TRY(dispatch_size(*dev_, (units + 7) / 8, &gx, &gz));
         return dispatch(input, output, &pc, gx, 1, gz);
     }
 
 private:
     ConvPlan plan_;
+    Shader shader_ = Shader::Float32;
+    int32_t blocks_ = 0, per_group_ = 0;
 };
 
 }  // namespace

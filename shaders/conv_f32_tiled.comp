@@ -1,0 +1,154 @@
+// qgpu fp32 convolution, register-tiled: NCHW float in, NCHW float out. Every invocation
+// computes LP consecutive output pixels x one block of 8 output channels; 8 invocations (a
+// "unit") cover 8 x LP pixels of the same block. Compiled as
+//   QGPU_LANES 1 "lanes": a unit is one subgroup of exactly 8 (checked by the host); lane c
+//                         loads the weight of channel c and subgroup broadcasts hand the 8
+//                         weights to every lane (lavapipe: one load per lane instead of 8);
+//   QGPU_LANES 0 "tiled": every invocation loads its 8 weights itself as two vec4.
+// Per (input channel, ky, kx) an invocation loads LP inputs and 8 weights (lanes: 1) and does
+// 8 x LP multiply-adds. Any grouping: a block never straddles a group (blocks of one group are
+// ceil(cout_g / 8), the last partial one padded with zero weights and not stored).
+// Float semantics of the reference: acc from +0.0, acc += x * w (no FMA contraction:
+// `precise`) over input channel, then ky, then kx, skipping taps outside the image; then
+// + bias, then the activation. A tap outside the image multiplies 0.0 instead of being skipped:
+// acc is never -0.0 (it starts at +0.0), so adding +-0.0 leaves it unchanged as long as every
+// weight is finite (the host sends layers with an inf/NaN weight to conv_f32.comp).
+#version 450
+#extension GL_EXT_control_flow_attributes : require
+#if QGPU_LANES
+#extension GL_KHR_shader_subgroup_basic : require
+#extension GL_KHR_shader_subgroup_ballot : require
+#endif
+#ifndef LP
+#define LP 8  // output pixels per invocation
+#endif
+layout(local_size_x = 64, local_size_y = 1, local_size_z = 1) in;
+
+layout(std430, set = 0, binding = 0) readonly buffer InBuf { float x[]; };
+layout(std430, set = 0, binding = 1) writeonly buffer OutBuf { float y[]; };
+// [block][cin_g][kh][kw][8 channels]
+#if QGPU_LANES
+layout(std430, set = 0, binding = 2) readonly buffer WBuf { float w[]; };
+layout(std430, set = 0, binding = 3) readonly buffer BBuf { float bias[]; };  // [block][8]
+#else
+layout(std430, set = 0, binding = 2) readonly buffer WBuf { vec4 w4[]; };
+layout(std430, set = 0, binding = 3) readonly buffer BBuf { vec4 bias4[]; };  // [block][2]
+#endif
+
+layout(push_constant) uniform Push {
+    ivec4 a;  // in_c, in_h, in_w, out_c
+    ivec4 b;  // out_h, out_w, cin_g, cout_g
+    ivec4 c;  // kernel_h, kernel_w, stride_h, stride_w
+    ivec4 d;  // dilation_h, dilation_w, pad_top, pad_left
+    ivec4 e;  // total output pixels (n * out_h * out_w), activation, blocks, blocks per group
+    vec4 g;   // act_min, act_max, leaky_slope, unused
+} pc;
+
+vec4 activate(vec4 v) {
+    const int act = pc.e.y;
+    const vec4 zero = vec4(0.0);
+    if (act == 1) v = mix(v, zero, lessThan(v, zero));
+    else if (act == 2) v = mix(mix(v, vec4(6.0), greaterThan(v, vec4(6.0))), zero, lessThan(v, zero));
+    else if (act == 3) v = mix(mix(v, vec4(pc.g.y), greaterThan(v, vec4(pc.g.y))), vec4(pc.g.x), lessThan(v, vec4(pc.g.x)));
+    else if (act == 4) { precise vec4 s = v * pc.g.z; v = mix(v, s, lessThan(v, zero)); }
+    return v;
+}
+
+void main() {
+    const int blocks = pc.e.z;
+    const int wg = int(gl_WorkGroupID.z * gl_NumWorkGroups.x + gl_WorkGroupID.x);
+#if QGPU_LANES
+    const int unit = wg * 8 + int(gl_SubgroupID);
+    const int lane = int(gl_SubgroupInvocationID);
+#else
+    const int unit = wg * 8 + int(gl_LocalInvocationID.x >> 3);
+    const int lane = int(gl_LocalInvocationID.x & 7u);
+#endif
+    const int blk = unit % blocks;
+    const int total = pc.e.x;
+    const int pg0 = (unit / blocks) * (8 * LP);
+    if (pg0 >= total) return;  // uniform over the unit
+    const int p0 = pg0 + lane * LP;
+    const int in_c = pc.a.x, in_h = pc.a.y, in_w = pc.a.z, out_c = pc.a.w;
+    const int out_h = pc.b.x, out_w = pc.b.y, cin_g = pc.b.z, cout_g = pc.b.w;
+    const int kh = pc.c.x, kw = pc.c.y;
+    const int grp = blk / pc.e.w;
+    const int oc0 = grp * cout_g + (blk - grp * pc.e.w) * 8;
+    const int nch = min(8, (grp + 1) * cout_g - oc0);  // channels of the block that exist
+    const int plane = in_h * in_w;
+    const int ohw = out_h * out_w;
+    // lanes past the last pixel compute it again (every lane stays active for the broadcasts)
+    // and store nothing
+    int pbase[LP], piy[LP], pix[LP];
+    [[unroll]] for (int j = 0; j < LP; ++j) {
+        int p = min(p0 + j, total - 1);
+        int n = p / ohw, r = p - n * ohw;
+        int oy = r / out_w, ox = r - oy * out_w;
+        pbase[j] = (n * in_c + grp * cin_g) * plane;
+        piy[j] = oy * pc.c.z - pc.d.z;
+        pix[j] = ox * pc.c.w - pc.d.w;
+    }
+    precise vec4 acc0[LP], acc1[LP];
+    [[unroll]] for (int j = 0; j < LP; ++j) { acc0[j] = vec4(0.0); acc1[j] = vec4(0.0); }
+#if QGPU_LANES
+    int widx = blk * cin_g * kh * kw * 8 + lane;
+#else
+    int widx = blk * cin_g * kh * kw * 2;
+#endif
+    for (int i = 0; i < cin_g; ++i) {
+        for (int ky = 0; ky < kh; ++ky) {
+            int row[LP];
+            bool yin[LP];
+            [[unroll]] for (int j = 0; j < LP; ++j) {
+                int iy = piy[j] + ky * pc.d.x;
+                yin[j] = iy >= 0 && iy < in_h;
+                row[j] = pbase[j] + iy * in_w;
+            }
+            for (int kx = 0; kx < kw; ++kx) {
+#if QGPU_LANES
+                float wl = w[widx];
+                widx += 8;
+                vec4 wa = vec4(subgroupBroadcast(wl, 0), subgroupBroadcast(wl, 1),
+                               subgroupBroadcast(wl, 2), subgroupBroadcast(wl, 3));
+                vec4 wb = vec4(subgroupBroadcast(wl, 4), subgroupBroadcast(wl, 5),
+                               subgroupBroadcast(wl, 6), subgroupBroadcast(wl, 7));
+#else
+                vec4 wa = w4[widx], wb = w4[widx + 1];
+                widx += 2;
+#endif
+                [[unroll]] for (int j = 0; j < LP; ++j) {
+                    int ix = pix[j] + kx * pc.d.y;
+                    bool inside = yin[j] && ix >= 0 && ix < in_w;
+                    float xv = x[inside ? row[j] + ix : 0];  // unconditional load: no branch per tap
+                    xv = inside ? xv : 0.0;
+                    acc0[j] += xv * wa;
+                    acc1[j] += xv * wb;
+                }
+            }
+        }
+        [[unroll]] for (int j = 0; j < LP; ++j) pbase[j] += plane;
+    }
+#if QGPU_LANES
+    const float my_b = bias[blk * 8 + lane];
+    const vec4 ba = vec4(subgroupBroadcast(my_b, 0), subgroupBroadcast(my_b, 1),
+                         subgroupBroadcast(my_b, 2), subgroupBroadcast(my_b, 3));
+    const vec4 bb = vec4(subgroupBroadcast(my_b, 4), subgroupBroadcast(my_b, 5),
+                         subgroupBroadcast(my_b, 6), subgroupBroadcast(my_b, 7));
+#else
+    const vec4 ba = bias4[blk * 2], bb = bias4[blk * 2 + 1];
+#endif
+    [[unroll]] for (int j = 0; j < LP; ++j) {
+        const int p = p0 + j;
+        if (p >= total) break;
+        const int n = p / ohw, r = p - n * ohw;
+        precise vec4 va = acc0[j] + ba;
+        precise vec4 vb = acc1[j] + bb;
+        va = activate(va);
+        vb = activate(vb);
+        const int o = (n * out_c + oc0) * ohw + r;
+        [[unroll]] for (int c = 0; c < 4; ++c) {
+            if (c < nch) y[o + c * ohw] = va[c];
+            if (c + 4 < nch) y[o + (c + 4) * ohw] = vb[c];
+        }
+    }
+}
