@@ -42,6 +42,7 @@ layout(push_constant) uniform Push {
     ivec4 d;  // dilation_h, dilation_w, pad_top, pad_left
     ivec4 e;  // total output pixels (n * out_h * out_w), activation, blocks, blocks per group
     vec4 g;   // act_min, act_max, leaky_slope, unused
+    ivec4 h;  // 1 when the kernel is 1x1 and every tap lies inside the input, unused x 3
 } pc;
 
 vec4 activate(vec4 v) {
@@ -95,38 +96,64 @@ void main() {
 #else
     int widx = blk * cin_g * kh * kw * 2;
 #endif
-    for (int i = 0; i < cin_g; ++i) {
-        for (int ky = 0; ky < kh; ++ky) {
-            int row[LP];
-            bool yin[LP];
-            [[unroll]] for (int j = 0; j < LP; ++j) {
-                int iy = piy[j] + ky * pc.d.x;
-                yin[j] = iy >= 0 && iy < in_h;
-                row[j] = pbase[j] + iy * in_w;
-            }
-            for (int kx = 0; kx < kw; ++kx) {
+    if (pc.h.x != 0) {
+        // 1x1 kernel, no tap outside the input: one load per pixel and input channel, no
+        // bounds checks (same order and values as the general loop below)
+        int off[LP];
+        [[unroll]] for (int j = 0; j < LP; ++j) off[j] = pbase[j] + piy[j] * in_w + pix[j];
+        for (int i = 0; i < cin_g; ++i) {
 #if QGPU_LANES
-                float wl = w[widx];
-                widx += 8;
-                vec4 wa = vec4(subgroupBroadcast(wl, 0), subgroupBroadcast(wl, 1),
-                               subgroupBroadcast(wl, 2), subgroupBroadcast(wl, 3));
-                vec4 wb = vec4(subgroupBroadcast(wl, 4), subgroupBroadcast(wl, 5),
-                               subgroupBroadcast(wl, 6), subgroupBroadcast(wl, 7));
+            float wl = w[widx];
+            widx += 8;
+            vec4 wa = vec4(subgroupBroadcast(wl, 0), subgroupBroadcast(wl, 1),
+                           subgroupBroadcast(wl, 2), subgroupBroadcast(wl, 3));
+            vec4 wb = vec4(subgroupBroadcast(wl, 4), subgroupBroadcast(wl, 5),
+                           subgroupBroadcast(wl, 6), subgroupBroadcast(wl, 7));
 #else
-                vec4 wa = w4[widx], wb = w4[widx + 1];
-                widx += 2;
+            vec4 wa = w4[widx], wb = w4[widx + 1];
+            widx += 2;
 #endif
-                [[unroll]] for (int j = 0; j < LP; ++j) {
-                    int ix = pix[j] + kx * pc.d.y;
-                    bool inside = yin[j] && ix >= 0 && ix < in_w;
-                    float xv = x[inside ? row[j] + ix : 0];  // unconditional load: no branch per tap
-                    xv = inside ? xv : 0.0;
-                    acc0[j] += xv * wa;
-                    acc1[j] += xv * wb;
-                }
+            [[unroll]] for (int j = 0; j < LP; ++j) {
+                float xv = x[off[j]];
+                acc0[j] += xv * wa;
+                acc1[j] += xv * wb;
+                off[j] += plane;
             }
         }
-        [[unroll]] for (int j = 0; j < LP; ++j) pbase[j] += plane;
+    } else {
+        for (int i = 0; i < cin_g; ++i) {
+            for (int ky = 0; ky < kh; ++ky) {
+                int row[LP];
+                bool yin[LP];
+                [[unroll]] for (int j = 0; j < LP; ++j) {
+                    int iy = piy[j] + ky * pc.d.x;
+                    yin[j] = iy >= 0 && iy < in_h;
+                    row[j] = pbase[j] + iy * in_w;
+                }
+                for (int kx = 0; kx < kw; ++kx) {
+#if QGPU_LANES
+                    float wl = w[widx];
+                    widx += 8;
+                    vec4 wa = vec4(subgroupBroadcast(wl, 0), subgroupBroadcast(wl, 1),
+                                   subgroupBroadcast(wl, 2), subgroupBroadcast(wl, 3));
+                    vec4 wb = vec4(subgroupBroadcast(wl, 4), subgroupBroadcast(wl, 5),
+                                   subgroupBroadcast(wl, 6), subgroupBroadcast(wl, 7));
+#else
+                    vec4 wa = w4[widx], wb = w4[widx + 1];
+                    widx += 2;
+#endif
+                    [[unroll]] for (int j = 0; j < LP; ++j) {
+                        int ix = pix[j] + kx * pc.d.y;
+                        bool inside = yin[j] && ix >= 0 && ix < in_w;
+                        float xv = x[inside ? row[j] + ix : 0];  // unconditional load: no branch per tap
+                        xv = inside ? xv : 0.0;
+                        acc0[j] += xv * wa;
+                        acc1[j] += xv * wb;
+                    }
+                }
+            }
+            [[unroll]] for (int j = 0; j < LP; ++j) pbase[j] += plane;
+        }
     }
 #if QGPU_LANES
     const float my_b = bias[blk * 8 + lane];

@@ -345,6 +345,10 @@ public:
             return dispatch(input, output, &pc, gx, 1, gz);
         }
         pc.e[0] = int32_t(pixels); pc.e[2] = blocks_; pc.e[3] = per_group_;
+        // 1x1 kernel whose taps all lie inside the input (pad 0 at the top/left, and none of
+        // the bottom/right padding reached): the shader's branch without bounds checks
+        pc.pad[0] = s.kernel_h == 1 && s.kernel_w == 1 && s.pad_top == 0 && s.pad_left == 0 &&
+                    int64_t(s.out_h - 1) * s.stride_h < s.in_h && int64_t(s.out_w - 1) * s.stride_w < s.in_w;
         // 8 units per workgroup, each 8 x kF32Pixels pixels x one block of 8 channels
         const int64_t per_unit = int64_t(kF32Pixels) * 8;
         const int64_t units = (pixels + per_unit - 1) / per_unit * blocks_;
