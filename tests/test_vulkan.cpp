@@ -571,13 +571,14 @@ TEST_CASE("vulkan: fp32 convs within tolerance of the exact result", "[vulkan][f
 }
 
 // The register-tiled fp32 shader in both forms (QGPU_VULKAN_LANES=1: subgroup broadcasts where
-// subgroups are 8 wide; =0: vec4 weight loads per invocation, the GPU path, which sends
+// subgroups are 8 wide, 8 or 16 pixels per lane by layer; QGPU_VULKAN_F32=lp16: always 16; =0: vec4 weight loads per invocation, the GPU path, which sends
 // depthwise-like layers to the one-output shader) and the one-output shader itself
 // (QGPU_VULKAN_F32=naive): random cases (every grouping incl. depthwise, kernel, stride,
 // dilation, padding, 1x1 inputs) and wider layers with partial blocks, every activation,
 // batches of 1 and 2, 1x1 kernels without top/left padding; a layer with an inf weight (one-output shader: NaN/inf as the reference).
 TEST_CASE("vulkan: fp32 tiled, lanes and one-output shaders within tolerance", "[vulkan][fp32]") {
-    const char* modes[][2] = {{"QGPU_VULKAN_LANES", "1"}, {"QGPU_VULKAN_LANES", "0"}, {"QGPU_VULKAN_F32", "naive"}};
+    const char* modes[][2] = {{"QGPU_VULKAN_LANES", "1"}, {"QGPU_VULKAN_F32", "lp16"}, {"QGPU_VULKAN_LANES", "0"},
+                              {"QGPU_VULKAN_F32", "naive"}};
     Reference ref;
     uint32_t seed = 1700;
     for (auto& m : modes) {

@@ -21,8 +21,8 @@ extern const size_t spirv_conv_int8_dense_dot_words, spirv_conv_int8_generic_dot
 extern const size_t spirv_conv_int8_dense_nodot_words, spirv_conv_int8_generic_nodot_words,
     spirv_conv_int8_dw_nodot_words;
 extern const size_t spirv_conv_f32_words;
-extern const uint32_t spirv_conv_f32_lanes[], spirv_conv_f32_tiled[];
-extern const size_t spirv_conv_f32_lanes_words, spirv_conv_f32_tiled_words;
+extern const uint32_t spirv_conv_f32_lanes[], spirv_conv_f32_lanes16[], spirv_conv_f32_tiled[];
+extern const size_t spirv_conv_f32_lanes_words, spirv_conv_f32_lanes16_words, spirv_conv_f32_tiled_words;
 extern const uint32_t spirv_op_pool[], spirv_op_concat[], spirv_op_softmax[], spirv_op_pointwise[];
 extern const size_t spirv_op_pool_words, spirv_op_concat_words, spirv_op_softmax_words, spirv_op_pointwise_words;
 
@@ -628,6 +628,7 @@ Status VulkanDevice::pipeline(Shader shader, const Pipeline** out) {
             words = use_dot_ ? spirv_conv_int8_lanes_dot_words : spirv_conv_int8_lanes_nodot_words;
             break;
         case Shader::Float32Lanes: code = spirv_conv_f32_lanes; words = spirv_conv_f32_lanes_words; break;
+        case Shader::Float32Lanes16: code = spirv_conv_f32_lanes16; words = spirv_conv_f32_lanes16_words; break;
         case Shader::Float32Tiled: code = spirv_conv_f32_tiled; words = spirv_conv_f32_tiled_words; break;
         case Shader::OpPool: code = spirv_op_pool; words = spirv_op_pool_words; break;
         case Shader::OpConcat: code = spirv_op_concat; words = spirv_op_concat_words; break;
