@@ -219,6 +219,7 @@ Status open(int32_t index, const qgpu_context_desc& desc, std::unique_ptr<Device
     }
     auto dev = std::make_unique<VulkanDevice>();
     QGPU_TRY(dev->init(inst, pi.handle, pi.info, use_dot, desc.cache_dir));
+    QGPU_TRY(dev->set_num_threads(desc.num_threads));
     *out = std::move(dev);
     return QGPU_OK;
 }

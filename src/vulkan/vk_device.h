@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/backend.h"
+#include "cpu/threadpool.h"
 #include "vulkan/vk_loader.h"
 
 namespace qgpu {
@@ -67,6 +68,14 @@ public:
                 bool use_dot, const char* cache_dir);
 
     const qgpu_device_info& info() const override { return info_; }
+    // The context's threads run the host passes (quantize + pack into the mapped memory).
+    Status set_num_threads(int32_t threads) override {
+        host_threads_.resize(threads > 0 ? threads : cpu::hardware_threads());
+        return QGPU_OK;
+    }
+    void host_parallel_for(int64_t count, const std::function<void(int64_t)>& task) override {
+        host_threads_.parallel_for(count, task);
+    }
     const char* kernel_variant() const override { return use_dot_ ? "dot" : "nodot"; }
     Status create_buffer(size_t bytes, std::unique_ptr<Buffer>* out) override;
     Status create_conv(const ConvPlan& plan, std::unique_ptr<ConvKernel>* out) override;
@@ -108,6 +117,7 @@ public:
     bool host_visible_device_memory() const { return host_visible_device_local_; }
 
 private:
+    cpu::ThreadPool host_threads_{1};
     void save_pipeline_cache();
     Status begin_recording();
     Status submit_recorded_and_wait();
