@@ -12,6 +12,7 @@
 // Depthwise: a per-channel kernel over a padded float copy of x - z_x (exact, see
 // kernels_impl.h).
 #include <cstdlib>
+#include <functional>
 #include <cstring>
 #include <mutex>
 
@@ -194,12 +195,15 @@ public:
                          static_cast<long long>(ib_ * n));
         const void* in = host_data(input);
         // Task count: a multiple of the thread count, up to 8 per thread, each task at least
-        // kTaskMacs (a few microseconds: dispatch and wake-up cost far less); a layer too small
-        // for two such tasks runs on the calling thread alone.
+        // kTaskMacs (a few microseconds: dispatch and wake-up cost far less). A layer below
+        // kInlineMacs runs on the calling thread alone: measured on the idle 2-core VM, such
+        // layers (r18_ds, sq_squeeze: ~6 M MACs, 25-35 us) were as fast or slower on two
+        // threads, while mv2_expand / mv2_project (10.8 M) gain 1.6x.
         constexpr int64_t kTaskMacs = int64_t(1) << 21;
+        constexpr int64_t kInlineMacs = int64_t(1) << 23;
         const int64_t threads = pool_->size();
         const int64_t macs = int64_t(n) * G_ * M_ * cout_g_ * taps_ * words_ * cpw_;
-        const int64_t want = macs < 2 * kTaskMacs ? 1 : threads * std::min<int64_t>(8, std::max<int64_t>(1, macs / (threads * kTaskMacs)));
+        const int64_t want = macs < kInlineMacs ? 1 : threads * std::min<int64_t>(8, std::max<int64_t>(1, macs / (threads * kTaskMacs)));
         const int64_t pack_rows = int64_t(n) * G_ * hp_;
         const int64_t pack_tasks = want == 1 ? 1 : std::min(pack_rows, threads * 2);
         const int64_t pack_chunk = ceil_div(pack_rows, pack_tasks);
@@ -403,13 +407,23 @@ public:
             return failf(QGPU_ERROR_OUT_OF_MEMORY, "cpu: cannot allocate %lld bytes of scratch",
                          static_cast<long long>(ib_ * 4 * n));
         const void* in = host_data(input);
-        pool_->parallel_for(int64_t(n) * hp_, [&](int64_t job) {
+        // below kInlineMacs on the calling thread: two threads made mv2_dw (4 M MACs) 1.9x
+        // slower on the idle 2-core VM
+        constexpr int64_t kInlineMacs = int64_t(1) << 23;
+        const int64_t macs = int64_t(n) * s.out_h * s.out_w * s.out_c * s.kernel_h * s.kernel_w;
+        const auto jobs = [&](int64_t count, const std::function<void(int64_t)>& f) {
+            if (macs < kInlineMacs)
+                for (int64_t i = 0; i < count; ++i) f(i);
+            else
+                pool_->parallel_for(count, f);
+        };
+        jobs(int64_t(n) * hp_, [&](int64_t job) {
             pack_row(in, packed, int32_t(job / hp_), int32_t(job % hp_));
         });
         const bool int8_out = d_.out.mode == OUT_INT8;
         const int64_t M = int64_t(s.out_h) * s.out_w;
         void* out = host_data(output);
-        pool_->parallel_for(int64_t(n) * s.out_h, [&](int64_t job) {
+        jobs(int64_t(n) * s.out_h, [&](int64_t job) {
             const int32_t img = int32_t(job / s.out_h), oy = int32_t(job % s.out_h);
             void* out_img = int8_out ? static_cast<void*>(static_cast<int8_t*>(out) + int64_t(img) * M * d_.out_c4)
                                      : static_cast<void*>(static_cast<float*>(out) + int64_t(img) * s.out_c * M);
@@ -512,10 +526,11 @@ public:
         // own small ring (L2-resident), so the 4x-expanded words never go out to memory. Rows
         // shared by two bands are packed twice (kh - 1 per band).
         band_ = int32_t(ceil_div(s.out_h, ceil_div(int64_t(pool_->size()) * 2, n)));
-        // one thread, or a layer below 256 K MACs (a few microseconds at ~40 G MAC/s, the
-        // depthwise rate): one band per image
+        // one thread, or a layer below 8 M MACs: one band per image (on the idle 2-core VM two
+        // bands made mv2_dw, 4 M MACs / 0.1 ms, 1.25x slower: the shared rows are packed twice
+        // and the second core's hand-off costs more than it saves)
         const int64_t macs = int64_t(n) * s.out_h * s.out_w * C_ * s.kernel_h * s.kernel_w;
-        if (pool_->size() == 1 || macs < (int64_t(1) << 18)) band_ = s.out_h;
+        if (pool_->size() == 1 || macs < (int64_t(1) << 23)) band_ = s.out_h;
         const int32_t bands = int32_t(ceil_div(s.out_h, band_));
         tags_.resize(size_t(n) * bands);
         const int64_t bytes = int64_t(n) * bands * ring_ * rowb_;
