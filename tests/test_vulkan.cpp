@@ -524,7 +524,8 @@ void require_f32_close(const ConvCase& c, const cases::Output& got) {
 // padding), a few pixel tails, activation `act`, batch 1 or 2. `pointwise`: a 1x1 kernel with
 // no top/left padding (the shader's branch without bounds checks where no tap falls outside;
 // bottom/right padding still random, so some layers read past the input and may not take it).
-ConvCase f32_wide_case(std::mt19937& rng, int act, bool pointwise = false) {
+// `row3`: kernel width 3 with horizontal stride and dilation 1 (the shader's row path).
+ConvCase f32_wide_case(std::mt19937& rng, int act, bool pointwise = false, bool row3 = false) {
     ConvCase c = cases::random_case(rng, QGPU_PRECISION_FLOAT32);
     qgpu_conv_desc& d = c.desc;
     auto uniform = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
@@ -532,6 +533,10 @@ ConvCase f32_wide_case(std::mt19937& rng, int act, bool pointwise = false) {
     d.in_channels = d.groups * uniform(1, 12);
     d.out_channels = d.groups * uniform(9, 40);
     if (d.kernel_h * d.kernel_w > 9) d.kernel_h = d.kernel_w = 3;
+    if (row3) {
+        d.kernel_w = 3;
+        d.stride_w = d.dilation_w = 1;
+    }
     if (pointwise) {
         d.kernel_h = d.kernel_w = 1;
         d.pad_top = d.pad_left = 0;
@@ -575,7 +580,8 @@ TEST_CASE("vulkan: fp32 convs within tolerance of the exact result", "[vulkan][f
 // depthwise-like layers to the one-output shader) and the one-output shader itself
 // (QGPU_VULKAN_F32=naive): random cases (every grouping incl. depthwise, kernel, stride,
 // dilation, padding, 1x1 inputs) and wider layers with partial blocks, every activation,
-// batches of 1 and 2, 1x1 kernels without top/left padding; a layer with an inf weight (one-output shader: NaN/inf as the reference).
+// batches of 1 and 2, kernels of width 3 with horizontal stride and dilation 1 (the row path),
+// 1x1 kernels without top/left padding; a layer with an inf weight (one-output shader: NaN/inf as the reference).
 TEST_CASE("vulkan: fp32 tiled, lanes and one-output shaders within tolerance", "[vulkan][fp32]") {
     const char* modes[][2] = {{"QGPU_VULKAN_LANES", "1"}, {"QGPU_VULKAN_F32", "lp16"}, {"QGPU_VULKAN_LANES", "0"},
                               {"QGPU_VULKAN_F32", "naive"}};
@@ -594,7 +600,7 @@ TEST_CASE("vulkan: fp32 tiled, lanes and one-output shaders within tolerance", "
             require_f32_close(c, got);
         }
         for (int i = 0; i < 16; ++i) {
-            ConvCase c = f32_wide_case(rng, i % 5, i >= 10);
+            ConvCase c = f32_wide_case(rng, i % 5, i >= 10, i >= 5 && i < 10);
             cases::Output got;
             run_ok(vk.ctx, c, &got);
             require_f32_close(c, got);

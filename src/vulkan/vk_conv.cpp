@@ -279,7 +279,8 @@ private:
 // layer), "tiled" (LP 8) elsewhere; the one-output-per-invocation shader (conv_f32.comp) for
 // layers with an inf/NaN weight (the tiled shader multiplies padding taps by zero instead of
 // skipping them) and for depthwise-like layers (fewer than 8 output channels per group) on
-// GPUs. QGPU_VULKAN_F32=naive forces conv_f32.comp, =lp8 / =lp16 the lanes pixel count.
+// GPUs. QGPU_VULKAN_F32=naive forces conv_f32.comp, =lp8 / =lp16 the lanes pixel count, =norow
+// the general path for kernels of width 3.
 class F32Conv final : public VulkanConv {
 public:
     F32Conv(VulkanDevice* dev, const ConvPlan& plan) : VulkanConv(dev), plan_(plan) {}
@@ -299,9 +300,15 @@ public:
         // lanes: 16 pixels per lane (fewer loads per multiply-add: measured 1.1-1.6x faster on
         // lavapipe, even at 13x13 where 16 pads 169 pixels to 256 and 8 to 192) unless an image's
         // pixels then fill the units 1.5x worse than with 8 (7x7: 128 vs 64, 8 is 1.8x faster)
-        const int64_t hw = int64_t(s.out_h) * s.out_w;
+        // The row path (kernel width 3, horizontal stride and dilation 1: a lane's pixels are
+        // consecutive pixels of one output row sharing their inputs) unless QGPU_VULKAN_F32=norow;
+        // its units are padded per row, the general path's per image.
+        row3_ = s.kernel_w == 3 && s.stride_w == 1 && s.dilation_w == 1 &&
+                !(mode && std::strcmp(mode, "norow") == 0);
+        const int64_t hw = row3_ ? s.out_w : int64_t(s.out_h) * s.out_w;
         const int64_t padded8 = (hw + 63) / 64 * 64, padded16 = (hw + 127) / 128 * 128;
         bool lp16 = padded16 * 2 <= padded8 * 3;
+        if (row3_) lp16 = (hw + 15) / 16 * 16 * 2 <= (hw + 7) / 8 * 8 * 3;
         if (mode && std::strcmp(mode, "lp8") == 0) lp16 = false;
         if (mode && std::strcmp(mode, "lp16") == 0) lp16 = true;
         if (lanes && lp16) shader_ = Shader::Float32Lanes16;
@@ -358,9 +365,18 @@ public:
         // the bottom/right padding reached): the shader's branch without bounds checks
         pc.pad[0] = s.kernel_h == 1 && s.kernel_w == 1 && s.pad_top == 0 && s.pad_left == 0 &&
                     int64_t(s.out_h - 1) * s.stride_h < s.in_h && int64_t(s.out_w - 1) * s.stride_w < s.in_w;
-        // 8 units per workgroup, each 8 x pixels_ pixels x one block of 8 channels
+        // 8 units per workgroup, each 8 x pixels_ pixels (row path: 8 chunks of pixels_ pixels of
+        // a row) x one block of 8 channels
         const int64_t per_unit = int64_t(pixels_) * 8;
-        const int64_t units = (pixels + per_unit - 1) / per_unit * blocks_;
+        int64_t units = (pixels + per_unit - 1) / per_unit * blocks_;
+        if (row3_) {
+            const int64_t chunks = (s.out_w + pixels_ - 1) / pixels_;
+            const int64_t rows_chunks = int64_t(input.desc.n) * s.out_h * chunks;
+            if (rows_chunks >= kMaxIndex)
+                return fail(QGPU_ERROR_UNSUPPORTED, "vulkan: the convolution has too many output pixels");
+            pc.pad[1] = 1; pc.pad[2] = int32_t(rows_chunks); pc.pad[3] = int32_t(chunks);
+            units = (rows_chunks + 7) / 8 * blocks_;
+        }
         if (units >= kMaxIndex / 8)
             return fail(QGPU_ERROR_UNSUPPORTED, "vulkan: the convolution has too many output pixels x channels");
         QGPU_TRY(dispatch_size(*dev_, (units + 7) / 8, &gx, &gz));
@@ -371,6 +387,7 @@ private:
     ConvPlan plan_;
     Shader shader_ = Shader::Float32;
     int32_t blocks_ = 0, per_group_ = 0, pixels_ = 8;  // pixels_: LP of the shader
+    bool row3_ = false;
 };
 
 }  // namespace
