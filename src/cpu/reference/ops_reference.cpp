@@ -14,6 +14,17 @@ namespace qgpu {
 namespace cpu {
 namespace {
 
+// `count` jobs over the pool, or on the calling thread when the whole op is below ~256 K
+// element-taps (a few microseconds: handing work to the second core costs more).
+template <typename F>
+void for_jobs(ThreadPool* pool, int64_t count, int64_t work, F f) {
+    if (work < (int64_t(1) << 18)) {
+        for (int64_t i = 0; i < count; ++i) f(i);
+        return;
+    }
+    pool->parallel_for(count, f);
+}
+
 class PoolOp final : public OpKernel {
 public:
     PoolOp(const OpPlan& plan, ThreadPool* pool) : plan_(plan), pool_(pool) {}
@@ -23,8 +34,9 @@ public:
         const TensorDesc& o = output.desc;
         const void* in = host_data(inputs[0]);
         void* out = host_data(output);
+        const int64_t work = int64_t(o.n) * o.c * o.h * o.w * plan_.pool.kernel_h * plan_.pool.kernel_w;
         if (i.dtype == QGPU_DTYPE_INT8) {  // NHWC4: one task per output row, all channels
-            pool_->parallel_for(int64_t(o.n) * o.h, [&](int64_t row) {
+            for_jobs(pool_, int64_t(o.n) * o.h, work, [&](int64_t row) {
                 const int32_t n = int32_t(row / o.h), oy = int32_t(row % o.h);
                 for (int32_t ox = 0; ox < o.w; ++ox)
                     pool_int8(i, o, static_cast<const int8_t*>(in), static_cast<int8_t*>(out), n, oy, ox);
@@ -32,7 +44,7 @@ public:
             return QGPU_OK;
         }
         // NCHW: one task per channel plane, so every read stays within one plane
-        pool_->parallel_for(int64_t(o.n) * o.c, [&](int64_t plane) {
+        for_jobs(pool_, int64_t(o.n) * o.c, work, [&](int64_t plane) {
             const float* src = static_cast<const float*>(in) + size_t(plane) * size_t(i.h) * size_t(i.w);
             float* dst = static_cast<float*>(out) + size_t(plane) * size_t(o.h) * size_t(o.w);
             for (int32_t oy = 0; oy < o.h; ++oy)
