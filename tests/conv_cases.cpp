@@ -184,7 +184,21 @@ qgpu_status run_case(qgpu_context ctx, ConvCase& c, Output* out) {
     return st;
 }
 
+void enable_vulkan_validation() {
+    static const char* manifests[] = {
+        "/usr/share/vulkan/explicit_layer.d/VkLayer_khronos_validation.json",
+        "/usr/local/share/vulkan/explicit_layer.d/VkLayer_khronos_validation.json",
+        "/etc/vulkan/explicit_layer.d/VkLayer_khronos_validation.json",
+    };
+    for (const char* m : manifests)
+        if (std::ifstream(m).good()) {
+            setenv("QGPU_VULKAN_VALIDATION", "1", 0);
+            return;
+        }
+}
+
 qgpu_context make_context(qgpu_backend backend, const char* variant, int threads, std::string* why) {
+    if (backend == QGPU_BACKEND_VULKAN) enable_vulkan_validation();
     qgpu_context_desc desc;
     qgpu_context_desc_init(&desc);
     desc.backend = backend;

@@ -57,6 +57,21 @@ qgpu_context make_context(qgpu_backend backend, const char* variant, int threads
 // that cannot open them fails instead of skipping.
 bool strict_backends();
 
+// Returns from the test with a "skipped" warning when `ok` is false, or fails it in strict mode.
+#define CASES_BACKEND_OR_SKIP(ok, backend, why)                                            \
+    do {                                                                                   \
+        if (!(ok)) {                                                                       \
+            if (cases::strict_backends()) FAIL(backend " required (QGPU_TEST_STRICT=1): " << (why)); \
+            WARN("skipped: " backend " unavailable: " << (why));                          \
+            return;                                                                        \
+        }                                                                                  \
+    } while (0)
+
+// Turns the Khronos validation layer on when it is installed (the caller's own
+// QGPU_VULKAN_VALIDATION wins); make_context does it for every Vulkan context, so every Vulkan
+// test fails on a validation message.
+void enable_vulkan_validation();
+
 // The GPU backends and variants a whole-net test compares with the CPU: Vulkan nodot and dot,
 // OpenCL's default.
 struct GpuTarget {

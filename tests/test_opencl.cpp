@@ -25,20 +25,7 @@ using cases::ConvCase;
 
 namespace {
 
-bool strict() {
-    const char* s = std::getenv("QGPU_TEST_STRICT");
-    return s && std::strcmp(s, "1") == 0;
-}
-
-// Skips the test (returns) unless strict mode makes it a failure.
-#define OPENCL_REQUIRE_OR_SKIP(ok, why)                                           \
-    do {                                                                          \
-        if (!(ok)) {                                                              \
-            if (strict()) FAIL("OpenCL required (QGPU_TEST_STRICT=1): " << (why)); \
-            WARN("skipped: OpenCL unavailable: " << (why));                       \
-            return;                                                               \
-        }                                                                         \
-    } while (0)
+#define OPENCL_REQUIRE_OR_SKIP(ok, why) CASES_BACKEND_OR_SKIP(ok, "OpenCL", why)
 
 qgpu_context cl_context(const char* variant, const char* cache_dir, std::string* why) {
     qgpu_context_desc desc;

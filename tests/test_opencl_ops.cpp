@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "api/objects.h"
+#include "conv_cases.h"
 #include "core/layout.h"
 #include "squeezenet_input.h"
 
@@ -26,19 +27,6 @@ using namespace qgpu;
 
 namespace {
 
-bool strict() {
-    const char* s = std::getenv("QGPU_TEST_STRICT");
-    return s && std::strcmp(s, "1") == 0;
-}
-
-#define OPENCL_OPS_REQUIRE_OR_SKIP(ok, why)                                        \
-    do {                                                                           \
-        if (!(ok)) {                                                               \
-            if (strict()) FAIL("OpenCL required (QGPU_TEST_STRICT=1): " << (why)); \
-            WARN("skipped: OpenCL unavailable: " << (why));                        \
-            return;                                                                \
-        }                                                                          \
-    } while (0)
 
 struct Ctx {
     qgpu_context ctx = nullptr;
@@ -251,7 +239,7 @@ std::string describe(const OpPlan& p) {
 
 TEST_CASE("opencl ops: pooling equals the CPU reference bit for bit", "[opencl][ops]") {
     Ctx cl(QGPU_BACKEND_OPENCL);
-    OPENCL_OPS_REQUIRE_OR_SKIP(cl.ctx != nullptr, cl.why);
+    CASES_BACKEND_OR_SKIP(cl.ctx != nullptr, "OpenCL", cl.why);
     Ctx cpu(QGPU_BACKEND_CPU);
     REQUIRE(cpu.ctx != nullptr);
     std::mt19937 rng(8);
@@ -266,7 +254,7 @@ TEST_CASE("opencl ops: pooling equals the CPU reference bit for bit", "[opencl][
 
 TEST_CASE("opencl ops: concat equals the CPU reference bit for bit", "[opencl][ops]") {
     Ctx cl(QGPU_BACKEND_OPENCL);
-    OPENCL_OPS_REQUIRE_OR_SKIP(cl.ctx != nullptr, cl.why);
+    CASES_BACKEND_OR_SKIP(cl.ctx != nullptr, "OpenCL", cl.why);
     Ctx cpu(QGPU_BACKEND_CPU);
     REQUIRE(cpu.ctx != nullptr);
     std::mt19937 rng(9);
@@ -292,7 +280,7 @@ TEST_CASE("opencl ops: concat equals the CPU reference bit for bit", "[opencl][o
 TEST_CASE("opencl ops: relu, add, quantize, dequantize equal the CPU reference bit for bit",
           "[opencl][ops]") {
     Ctx cl(QGPU_BACKEND_OPENCL);
-    OPENCL_OPS_REQUIRE_OR_SKIP(cl.ctx != nullptr, cl.why);
+    CASES_BACKEND_OR_SKIP(cl.ctx != nullptr, "OpenCL", cl.why);
     Ctx cpu(QGPU_BACKEND_CPU);
     REQUIRE(cpu.ctx != nullptr);
     std::mt19937 rng(10);
@@ -323,7 +311,7 @@ TEST_CASE("opencl ops: relu, add, quantize, dequantize equal the CPU reference b
 // (about 8 ulp) + 1e-12 absolute.
 TEST_CASE("opencl ops: softmax within 1e-6 relative of the CPU reference", "[opencl][ops]") {
     Ctx cl(QGPU_BACKEND_OPENCL);
-    OPENCL_OPS_REQUIRE_OR_SKIP(cl.ctx != nullptr, cl.why);
+    CASES_BACKEND_OR_SKIP(cl.ctx != nullptr, "OpenCL", cl.why);
     Ctx cpu(QGPU_BACKEND_CPU);
     REQUIRE(cpu.ctx != nullptr);
     std::mt19937 rng(11);
@@ -360,7 +348,7 @@ TEST_CASE("opencl ops: softmax within 1e-6 relative of the CPU reference", "[ope
 // relu -> concat with itself -> dequantize -> avg pool -> softmax.
 TEST_CASE("opencl ops: a batched chain equals the unbatched chain and the CPU", "[opencl][ops][batch]") {
     Ctx cl(QGPU_BACKEND_OPENCL);
-    OPENCL_OPS_REQUIRE_OR_SKIP(cl.ctx != nullptr, cl.why);
+    CASES_BACKEND_OR_SKIP(cl.ctx != nullptr, "OpenCL", cl.why);
     Ctx cpu(QGPU_BACKEND_CPU);
     REQUIRE(cpu.ctx != nullptr);
     std::mt19937 rng(12);
@@ -456,7 +444,7 @@ TEST_CASE("opencl ops: a batched chain equals the unbatched chain and the CPU", 
 
 TEST_CASE("opencl ops: bad plans and runs are status codes with a message", "[opencl][ops]") {
     Ctx cl(QGPU_BACKEND_OPENCL);
-    OPENCL_OPS_REQUIRE_OR_SKIP(cl.ctx != nullptr, cl.why);
+    CASES_BACKEND_OR_SKIP(cl.ctx != nullptr, "OpenCL", cl.why);
     const qgpu_quant q{0.1f, 0};
     auto create = [&](const OpPlan& p) {
         std::unique_ptr<OpKernel> op;
@@ -569,7 +557,7 @@ TEST_CASE("opencl ops: SqueezeNet int8 on OpenCL equals the CPU blob for blob", 
         return;
     }
     Ctx cl(QGPU_BACKEND_OPENCL);
-    OPENCL_OPS_REQUIRE_OR_SKIP(cl.ctx != nullptr, cl.why);
+    CASES_BACKEND_OR_SKIP(cl.ctx != nullptr, "OpenCL", cl.why);
     Ctx cpu(QGPU_BACKEND_CPU);
     REQUIRE(cpu.ctx != nullptr);
     int w = 0, h = 0;

@@ -7,7 +7,6 @@
 // under QGPU_TEST_STRICT=1 (CI: lavapipe must be there).
 #include <catch2/catch.hpp>
 
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -25,35 +24,11 @@ using cases::ConvCase;
 
 namespace {
 
-bool strict() {
-    const char* s = std::getenv("QGPU_TEST_STRICT");
-    return s && std::strcmp(s, "1") == 0;
-}
-
-bool file_exists(const char* path) {
-    struct stat st;
-    return stat(path, &st) == 0;
-}
-
-// Validation on whenever the Khronos layer is installed (the caller's own setting wins).
-void enable_validation() {
-    static const char* manifests[] = {
-        "/usr/share/vulkan/explicit_layer.d/VkLayer_khronos_validation.json",
-        "/usr/local/share/vulkan/explicit_layer.d/VkLayer_khronos_validation.json",
-        "/etc/vulkan/explicit_layer.d/VkLayer_khronos_validation.json",
-    };
-    for (const char* m : manifests)
-        if (file_exists(m)) {
-            setenv("QGPU_VULKAN_VALIDATION", "1", 0);
-            return;
-        }
-}
-
 struct Ctx {
     qgpu_context ctx = nullptr;
     std::string why;
     Ctx(const char* variant, const char* cache_dir = nullptr) {
-        enable_validation();
+        cases::enable_vulkan_validation();
         qgpu_context_desc desc;
         qgpu_context_desc_init(&desc);
         desc.backend = QGPU_BACKEND_VULKAN;
@@ -77,12 +52,7 @@ struct Ctx {
 };
 
 // Vulkan there with a device? Otherwise the reason; strict mode turns a skip into a failure.
-#define VULKAN_OR_SKIP(c)                                                                     \
-    if (!(c).ctx) {                                                                           \
-        if (strict()) FAIL("Vulkan must be available under QGPU_TEST_STRICT=1: " << (c).why); \
-        WARN("skipped: Vulkan unavailable: " << (c).why);                                     \
-        return;                                                                               \
-    }
+#define VULKAN_OR_SKIP(c) CASES_BACKEND_OR_SKIP((c).ctx, "Vulkan", (c).why)
 
 struct Reference {
     qgpu_context ctx;
@@ -96,7 +66,7 @@ struct Reference {
 };
 
 bool device_has_dot() {
-    enable_validation();
+    cases::enable_vulkan_validation();
     qgpu_device_info info;
     qgpu_device_info_init(&info);
     if (qgpu_device_get_info(QGPU_BACKEND_VULKAN, 0, &info) != QGPU_OK) return false;
@@ -261,13 +231,13 @@ void random_wide(const char* variant, uint32_t seed, int count, const char* tile
 }  // namespace
 
 TEST_CASE("vulkan: device info", "[vulkan]") {
-    enable_validation();
+    cases::enable_vulkan_validation();
     int32_t count = 0;
     const qgpu_status st = qgpu_device_count(QGPU_BACKEND_VULKAN, &count);
     if (st != QGPU_OK) {
         REQUIRE(st == QGPU_ERROR_UNAVAILABLE);
         REQUIRE(count == 0);
-        if (strict()) FAIL("Vulkan must be available under QGPU_TEST_STRICT=1: " << qgpu_last_error());
+        if (cases::strict_backends()) FAIL("Vulkan required (QGPU_TEST_STRICT=1): " << qgpu_last_error());
         WARN("skipped: Vulkan unavailable: " << qgpu_last_error());
         return;
     }

@@ -7,7 +7,6 @@
 // installed; without Vulkan the tests skip with the reason (QGPU_TEST_STRICT=1: fail).
 #include <catch2/catch.hpp>
 
-#include <sys/stat.h>
 
 #include <algorithm>
 #include <cmath>
@@ -33,32 +32,13 @@ using Bytes = std::vector<uint8_t>;
 
 namespace {
 
-bool strict() {
-    const char* s = std::getenv("QGPU_TEST_STRICT");
-    return s && std::strcmp(s, "1") == 0;
-}
-
-void enable_validation() {
-    static const char* manifests[] = {
-        "/usr/share/vulkan/explicit_layer.d/VkLayer_khronos_validation.json",
-        "/usr/local/share/vulkan/explicit_layer.d/VkLayer_khronos_validation.json",
-        "/etc/vulkan/explicit_layer.d/VkLayer_khronos_validation.json",
-    };
-    struct stat st;
-    for (const char* m : manifests)
-        if (stat(m, &st) == 0) {
-            setenv("QGPU_VULKAN_VALIDATION", "1", 0);
-            return;
-        }
-}
-
 // A context of either backend, its Device reachable.
 struct Ctx {
     qgpu_context ctx = nullptr;
     std::string why;
     explicit Ctx(qgpu_backend backend) {
         if (backend == QGPU_BACKEND_VULKAN) {
-            enable_validation();
+            cases::enable_vulkan_validation();
             qgpu_context_desc desc;
             qgpu_context_desc_init(&desc);
             desc.backend = QGPU_BACKEND_VULKAN;
@@ -74,12 +54,7 @@ struct Ctx {
     qgpu::Device& device() const { return *ctx->device; }
 };
 
-#define VULKAN_OR_SKIP(c)                                                                     \
-    if (!(c).ctx) {                                                                           \
-        if (strict()) FAIL("Vulkan must be available under QGPU_TEST_STRICT=1: " << (c).why); \
-        WARN("skipped: Vulkan unavailable: " << (c).why);                                     \
-        return;                                                                               \
-    }
+#define VULKAN_OR_SKIP(c) CASES_BACKEND_OR_SKIP((c).ctx, "Vulkan", (c).why)
 
 size_t desc_bytes(const TensorDesc& d) {
     const size_t c = d.dtype == QGPU_DTYPE_INT8 ? size_t(qgpu::round_up4(d.c)) : size_t(d.c) * sizeof(float);
