@@ -11,6 +11,7 @@
 #include <random>
 
 #include "conv_cases.h"
+#include "fashion_data.h"
 
 #ifdef QGPU_TEST_WITH_ONNX
 #include <onnx/onnx_pb.h>
@@ -74,17 +75,13 @@ void insert_after(onnx::GraphProto* g, const std::string& tensor, onnx::NodeProt
     for (const auto& n : nodes) *g->add_node() = n;
 }
 
-struct Result {
-    qgpu_status status;
-    std::string error, summary;
-    std::vector<float> logits;
-};
+using Result = fashion::NetRun;
 
+// The net of `model` on the CPU; INT8 calibrates on the 16 images themselves first.
 Result run(const std::string& model, qgpu_precision precision, const std::vector<float>& x) {
     std::string why;
     qgpu_context ctx = cases::make_context(QGPU_BACKEND_CPU, nullptr, 1, &why);
     REQUIRE(ctx);
-    Result r;
     qgpu_net_desc d;
     qgpu_net_desc_init(&d);
     d.param_path = model.c_str();
@@ -92,25 +89,18 @@ Result run(const std::string& model, qgpu_precision precision, const std::vector
     d.batch = 16;
     qgpu_table table = nullptr;
     REQUIRE(qgpu_table_create(&table) == QGPU_OK);
-    qgpu_net net = nullptr;
-    r.status = QGPU_OK;
-    if (precision == QGPU_PRECISION_INT8) {  // calibrate on the 16 images themselves
+    Result r;
+    if (precision == QGPU_PRECISION_INT8) {
         qgpu_net_desc f = d;
         f.precision = QGPU_PRECISION_FLOAT32;
+        qgpu_net net = nullptr;
         r.status = qgpu_net_create(ctx, &f, &net);
         if (r.status == QGPU_OK) r.status = qgpu_net_calibrate(net, "input", x.data(), 16, nullptr, table);
+        if (r.status != QGPU_OK) r.error = qgpu_last_error();
         qgpu_net_destroy(net);
-        net = nullptr;
         d.table = table;
     }
-    if (r.status == QGPU_OK) r.status = qgpu_net_create(ctx, &d, &net);
-    if (r.status == QGPU_OK) r.status = qgpu_net_set_input(net, "input", x.data(), x.size());
-    if (r.status == QGPU_OK) r.status = qgpu_net_run(net);
-    r.logits.resize(160);
-    if (r.status == QGPU_OK) r.status = qgpu_net_get_output(net, "logits", r.logits.data(), r.logits.size());
-    if (r.status == QGPU_OK) r.summary = qgpu_net_summary(net);
-    if (r.status != QGPU_OK) r.error = qgpu_last_error();
-    qgpu_net_destroy(net);
+    if (r.status == QGPU_OK) r = fashion::run_net(ctx, d, x);
     qgpu_table_destroy(table);
     qgpu_context_destroy(ctx);
     return r;

@@ -31,14 +31,9 @@ std::string write_table(const std::string& method) {
     return path;
 }
 
-struct Run {
-    qgpu_status status;
-    std::string error;
-    std::vector<float> logits;
-};
+using Run = fashion::NetRun;
 
 Run run(qgpu_context ctx, qgpu_precision precision, const std::string& table, const std::vector<float>& input) {
-    Run r;
     qgpu_net_desc d;
     qgpu_net_desc_init(&d);
     const std::string model = kDir + "model.onnx";
@@ -46,15 +41,7 @@ Run run(qgpu_context ctx, qgpu_precision precision, const std::string& table, co
     d.table_path = table.empty() ? nullptr : table.c_str();
     d.precision = precision;
     d.batch = 16;
-    qgpu_net net = nullptr;
-    r.status = qgpu_net_create(ctx, &d, &net);
-    if (r.status == QGPU_OK) r.status = qgpu_net_set_input(net, "input", input.data(), input.size());
-    if (r.status == QGPU_OK) r.status = qgpu_net_run(net);
-    r.logits.resize(160);
-    if (r.status == QGPU_OK) r.status = qgpu_net_get_output(net, "logits", r.logits.data(), r.logits.size());
-    if (r.status != QGPU_OK) r.error = qgpu_last_error();
-    qgpu_net_destroy(net);
-    return r;
+    return fashion::run_net(ctx, d, input);
 }
 
 int argmax(const std::vector<float>& l, int i) {

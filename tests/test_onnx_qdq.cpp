@@ -179,29 +179,16 @@ std::vector<float> test_images(int count) {
     return x;
 }
 
-struct NetRun {
-    qgpu_status status = QGPU_OK;
-    std::string error, summary;
-    std::vector<float> logits;
-};
+using fashion::NetRun;
 
 NetRun run_net(qgpu_context ctx, const std::string& model, qgpu_table table, const std::vector<float>& x) {
-    NetRun r;
     qgpu_net_desc d;
     qgpu_net_desc_init(&d);
     d.param_path = model.c_str();
     d.precision = QGPU_PRECISION_INT8;
     d.table = table;
     d.batch = int32_t(x.size() / 784);
-    qgpu_net net = nullptr;
-    r.status = qgpu_net_create(ctx, &d, &net);
-    if (r.status == QGPU_OK) r.status = qgpu_net_set_input(net, "input", x.data(), x.size());
-    if (r.status == QGPU_OK) r.status = qgpu_net_run(net);
-    r.logits.resize(size_t(d.batch) * 10);
-    if (r.status == QGPU_OK) r.status = qgpu_net_get_output(net, "logits", r.logits.data(), r.logits.size());
-    if (r.status != QGPU_OK) r.error = qgpu_last_error();
-    qgpu_net_destroy(net);
-    return r;
+    return fashion::run_net(ctx, d, x);
 }
 
 }  // namespace
