@@ -12,7 +12,6 @@
 // Depthwise: a per-channel kernel over a padded float copy of x - z_x (exact, see
 // kernels_impl.h).
 #include <cstdlib>
-#include <functional>
 #include <cstring>
 #include <mutex>
 
@@ -207,7 +206,7 @@ public:
         const int64_t pack_rows = int64_t(n) * G_ * hp_;
         const int64_t pack_tasks = want == 1 ? 1 : std::min(pack_rows, threads * 2);
         const int64_t pack_chunk = ceil_div(pack_rows, pack_tasks);
-        run_jobs(ceil_div(pack_rows, pack_chunk), want == 1, [&](int64_t job) {
+        pool_->parallel_for(ceil_div(pack_rows, pack_chunk), want == 1, [&](int64_t job) {
             for (int64_t r = job * pack_chunk; r < std::min(pack_rows, (job + 1) * pack_chunk); ++r) {
                 const int64_t yp = r % hp_, ig = r / hp_;
                 pack_row(in, packed, int32_t(ig / G_), int32_t(ig % G_), int32_t(yp));
@@ -224,7 +223,7 @@ public:
         void* out = host_data(output);
         const int64_t nbg = int64_t(bgroups_.size());
         const auto gemm = fmt_ == WORD_F32 ? k_->gemm_f32 : k_->gemm_int;
-        run_jobs(units * chunks, want == 1, [&](int64_t job) {
+        pool_->parallel_for(units * chunks, want == 1, [&](int64_t job) {
             const int64_t mc = job % chunks, u = job / chunks;
             const int64_t bg = u % nbg, ig = u / nbg;
             const int32_t g = int32_t(ig % G_), img = int32_t(ig / G_);
@@ -240,16 +239,6 @@ public:
     }
 
 private:
-    // jobs [0, count) on the pool, or all on the calling thread when `inline_only`
-    template <class F>
-    void run_jobs(int64_t count, bool inline_only, const F& f) {
-        if (inline_only) {
-            for (int64_t i = 0; i < count; ++i) f(i);
-            return;
-        }
-        pool_->parallel_for(count, f);
-    }
-
     void pack_weights() {
         const ConvShape& s = plan_.shape;
         const int32_t L = k_->lanes;
@@ -410,20 +399,15 @@ public:
         // below kInlineMacs on the calling thread: two threads made mv2_dw (4 M MACs) 1.9x
         // slower on the idle 2-core VM
         constexpr int64_t kInlineMacs = int64_t(1) << 23;
-        const int64_t macs = int64_t(n) * s.out_h * s.out_w * s.out_c * s.kernel_h * s.kernel_w;
-        const auto jobs = [&](int64_t count, const std::function<void(int64_t)>& f) {
-            if (macs < kInlineMacs)
-                for (int64_t i = 0; i < count; ++i) f(i);
-            else
-                pool_->parallel_for(count, f);
-        };
-        jobs(int64_t(n) * hp_, [&](int64_t job) {
+        const bool inline_only =
+            int64_t(n) * s.out_h * s.out_w * s.out_c * s.kernel_h * s.kernel_w < kInlineMacs;
+        pool_->parallel_for(int64_t(n) * hp_, inline_only, [&](int64_t job) {
             pack_row(in, packed, int32_t(job / hp_), int32_t(job % hp_));
         });
         const bool int8_out = d_.out.mode == OUT_INT8;
         const int64_t M = int64_t(s.out_h) * s.out_w;
         void* out = host_data(output);
-        jobs(int64_t(n) * s.out_h, [&](int64_t job) {
+        pool_->parallel_for(int64_t(n) * s.out_h, inline_only, [&](int64_t job) {
             const int32_t img = int32_t(job / s.out_h), oy = int32_t(job % s.out_h);
             void* out_img = int8_out ? static_cast<void*>(static_cast<int8_t*>(out) + int64_t(img) * M * d_.out_c4)
                                      : static_cast<void*>(static_cast<float*>(out) + int64_t(img) * s.out_c * M);

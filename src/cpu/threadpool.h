@@ -26,6 +26,16 @@ public:
     // Runs task(i) for i in [0, count), spread over the threads; returns when all are done.
     // Jobs of one pool are serialized (concurrent callers take turns).
     void parallel_for(int64_t count, const std::function<void(int64_t)>& task);
+    // The same, but in order on the calling thread when `inline_only` (work too small to be
+    // worth handing to another core: a hand-off costs microseconds).
+    template <class F>
+    void parallel_for(int64_t count, bool inline_only, const F& task) {
+        if (inline_only) {
+            for (int64_t i = 0; i < count; ++i) task(i);
+            return;
+        }
+        parallel_for(count, std::function<void(int64_t)>(task));
+    }
 
 private:
     void start(int32_t threads);

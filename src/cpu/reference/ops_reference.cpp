@@ -14,17 +14,6 @@ namespace qgpu {
 namespace cpu {
 namespace {
 
-// `count` jobs over the pool, or on the calling thread when the whole op is below ~256 K
-// element-taps (a few microseconds: handing work to the second core costs more).
-template <typename F>
-void for_jobs(ThreadPool* pool, int64_t count, int64_t work, F f) {
-    if (work < (int64_t(1) << 18)) {
-        for (int64_t i = 0; i < count; ++i) f(i);
-        return;
-    }
-    pool->parallel_for(count, f);
-}
-
 class PoolOp final : public OpKernel {
 public:
     PoolOp(const OpPlan& plan, ThreadPool* pool) : plan_(plan), pool_(pool) {}
@@ -34,9 +23,10 @@ public:
         const TensorDesc& o = output.desc;
         const void* in = host_data(inputs[0]);
         void* out = host_data(output);
-        const int64_t work = int64_t(o.n) * o.c * o.h * o.w * plan_.pool.kernel_h * plan_.pool.kernel_w;
+        // below ~256 K element-taps (a few microseconds) on the calling thread alone
+        const bool small = int64_t(o.n) * o.c * o.h * o.w * plan_.pool.kernel_h * plan_.pool.kernel_w < (int64_t(1) << 18);
         if (i.dtype == QGPU_DTYPE_INT8) {  // NHWC4: one task per output row, all channels
-            for_jobs(pool_, int64_t(o.n) * o.h, work, [&](int64_t row) {
+            pool_->parallel_for(int64_t(o.n) * o.h, small, [&](int64_t row) {
                 const int32_t n = int32_t(row / o.h), oy = int32_t(row % o.h);
                 for (int32_t ox = 0; ox < o.w; ++ox)
                     pool_int8(i, o, static_cast<const int8_t*>(in), static_cast<int8_t*>(out), n, oy, ox);
@@ -44,7 +34,7 @@ public:
             return QGPU_OK;
         }
         // NCHW: one task per channel plane, so every read stays within one plane
-        for_jobs(pool_, int64_t(o.n) * o.c, work, [&](int64_t plane) {
+        pool_->parallel_for(int64_t(o.n) * o.c, small, [&](int64_t plane) {
             const float* src = static_cast<const float*>(in) + size_t(plane) * size_t(i.h) * size_t(i.w);
             float* dst = static_cast<float*>(out) + size_t(plane) * size_t(o.h) * size_t(o.w);
             for (int32_t oy = 0; oy < o.h; ++oy)
@@ -160,11 +150,7 @@ template <typename F>
 void for_chunks(ThreadPool* pool, size_t count, F f) {
     constexpr size_t kChunk = 32768;
     const int64_t chunks = int64_t((count + kChunk - 1) / kChunk);
-    if (chunks <= 1) {
-        f(size_t(0), count);
-        return;
-    }
-    pool->parallel_for(chunks, [&](int64_t k) {
+    pool->parallel_for(std::max<int64_t>(chunks, 1), chunks <= 1, [&](int64_t k) {
         const size_t begin = size_t(k) * kChunk;
         f(begin, std::min(count, begin + kChunk));
     });
