@@ -62,7 +62,8 @@ private:
     // An activation QuantizeLinear whose output awaits its DequantizeLinear.
     struct PendingQuantize {
         int32_t source = -1;  // the float blob being quantized
-        std::string scale_name, zero_point_name;
+        float scale = 0.0f;   // its quantization (zero point in qgpu's int8 convention)
+        int32_t zero_point = 0;
     };
 
     static Status count_of(const onnx::TensorProto& t, size_t* count) {
@@ -240,13 +241,9 @@ private:
 
     Status add_quantize(const onnx::NodeProto& n) {
         if (n.output_size() != 1) return unsupported(n, "one output expected");
-        float scale;
-        int32_t zp;
-        QGPU_TRY(activation_quant(n, &scale, &zp));
         PendingQuantize q;
+        QGPU_TRY(activation_quant(n, &q.scale, &q.zero_point));
         QGPU_TRY(input_blob(n, 0, &q.source));
-        q.scale_name = n.input(1);
-        q.zero_point_name = n.input_size() > 2 ? n.input(2) : "";
         if (blobs_.count(n.output(0)) || pending_.count(n.output(0))) return unsupported(n, "output produced twice");
         pending_[n.output(0)] = q;
         return QGPU_OK;
@@ -260,20 +257,12 @@ private:
         if (it == pending_.end())
             return unsupported(n, "input " + n.input(0) + " is neither an initializer nor a QuantizeLinear output");
         const PendingQuantize& q = it->second;
-        const std::string zp_name = n.input_size() > 2 ? n.input(2) : "";
-        float scale, qscale;
-        int32_t zp, qzp;
+        float scale;
+        int32_t zp;
         QGPU_TRY(activation_quant(n, &scale, &zp));
-        if (q.scale_name != n.input(1) || q.zero_point_name != zp_name) {
-            // different initializers may still hold the same values
-            onnx::NodeProto qn = n;
-            qn.set_input(1, q.scale_name);
-            if (qn.input_size() > 2) qn.set_input(2, q.zero_point_name);
-            else if (!q.zero_point_name.empty()) qn.add_input(q.zero_point_name);
-            QGPU_TRY(activation_quant(qn, &qscale, &qzp));
-            if (qscale != scale || qzp != zp)
-                return unsupported(n, "a DequantizeLinear must use its QuantizeLinear's scale and zero point");
-        }
+        // compared by value: the two nodes may name different initializers holding the same
+        if (q.scale != scale || q.zero_point != zp)
+            return unsupported(n, "a DequantizeLinear must use its QuantizeLinear's scale and zero point");
         NcnnLayer l;  // the pair is an identity on the float value; its quantization is kept
         l.type = "Dropout";
         l.name = n.name().empty() ? n.output(0) : n.name();
