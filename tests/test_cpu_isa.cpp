@@ -393,3 +393,41 @@ TEST_CASE("cpu ISA variants equal the scalar reference on medium odd shapes", "[
                 check_exact(vs, c, want);
             }
 }
+
+TEST_CASE("cpu ISA variants round exact ties like the reference", "[cpu-isa][int8]") {
+    // power-of-two scales (s_x = 2^-3, s_w = 2^-6, s_y = 2^(k - 9)): the multiplier is exactly
+    // 2^-k, so a large share of the accumulators sit on a rounding tie of requantize, where the
+    // double rounding and its sign rule decide the byte (every output-stage form must agree)
+    const cases::SuiteRow rows[] = {
+        {"tie_1x1", 20, 40, 9, 7, 1, 1, 1, 0, 1},
+        {"tie_3x3", 8, 24, 8, 9, 3, 3, 1, 1, 1},
+        {"tie_dw", 40, 40, 9, 10, 3, 3, 1, 1, 40},
+    };
+    std::vector<VariantCtx> vs = available_variants();
+    if (vs.empty()) { WARN("skipped: no SIMD variant on this CPU"); return; }
+    Ctx ref("scalar", 2);
+    REQUIRE(ref.ctx != nullptr);
+    std::mt19937 rng(2718);
+    std::uniform_int_distribution<int> wq(-127, 127), bq(-3000, 3000);
+    int cases_run = 0;
+    for (const auto& row : rows)
+        for (int k = 1; k <= 12; ++k)
+            for (qgpu_activation act : {QGPU_ACTIVATION_NONE, QGPU_ACTIVATION_RELU, QGPU_ACTIVATION_CLAMP}) {
+                ConvCase c = cases::suite_case(row, rng, QGPU_PRECISION_INT8, QGPU_DTYPE_INT8);
+                c.desc.activation = act;
+                c.desc.activation_min = -0.5f;
+                c.desc.activation_max = 0.75f;
+                c.desc.input_quant = {0.125f, (k % 3) * 40 - 40};
+                c.desc.output_quant = {std::ldexp(1.0f, k - 9), (k % 4) * 11 - 20};
+                const size_t per = c.weights.size() / size_t(c.desc.out_channels);
+                for (size_t i = 0; i < c.weights.size(); ++i)  // each channel's max is 127: s_w = 2^-6
+                    c.weights[i] = std::ldexp(float(i % per == 0 ? 127 : wq(rng)), -6);
+                for (float& b : c.bias) b = std::ldexp(float(bq(rng)), -9);
+                INFO(c.describe() << " k " << k);
+                cases::Output want;
+                REQUIRE(cases::run_case(ref.ctx, c, &want) == QGPU_OK);
+                check_exact(vs, c, want);
+                ++cases_run;
+            }
+    CHECK(cases_run == 3 * 12 * 3);
+}

@@ -3,6 +3,8 @@
 #include <cmath>
 #include <limits>
 #include <random>
+#include <vector>
+#include <algorithm>
 
 #include "core/requant.h"
 #include "naive_conv.h"
@@ -73,6 +75,42 @@ TEST_CASE("requantize saturation and tie edges", "[arith]") {
     // exact ties: acc * 0.5 with right shift 1 -> ties away from zero after the high multiply
     CHECK(requantize(3, 1 << 30, 0) == 2);   // 1.5 -> 2
     CHECK(requantize(-3, 1 << 30, 0) == -1); // -1.5 -> -1 (first rounding ties toward +inf)
+}
+
+TEST_CASE("requantize as one 64-bit rounding shift equals the double rounding", "[arith]") {
+    // the SIMD output stage's form (requant.h): every right shift, multipliers at the edges of
+    // [2^30, 2^31) and 0, accumulators at the extremes, random, and on the tie points of both
+    // roundings (acc * m0 = k * 2^30 and k * 2^(30 + n) +- 1)
+    std::mt19937 rng(4242);
+    std::uniform_int_distribution<int32_t> any_acc(std::numeric_limits<int32_t>::min(),
+                                                   std::numeric_limits<int32_t>::max());
+    std::uniform_int_distribution<int32_t> any_m0(1 << 30, std::numeric_limits<int32_t>::max());
+    std::uniform_int_distribution<int32_t> small(-4096, 4096);
+    int64_t checked = 0;
+    for (int32_t shift = -31; shift <= -1; ++shift) {
+        std::vector<int32_t> m0s = {0, 1 << 30, (1 << 30) + 1, (3 << 29), std::numeric_limits<int32_t>::max()};
+        for (int i = 0; i < 20; ++i) m0s.push_back(any_m0(rng));
+        for (int32_t m0 : m0s) {
+            std::vector<int32_t> accs = {std::numeric_limits<int32_t>::min(), std::numeric_limits<int32_t>::max(),
+                                         -1, 0, 1};
+            for (int i = 0; i < 200; ++i) accs.push_back(any_acc(rng));
+            for (int i = 0; i < 200; ++i) accs.push_back(small(rng));
+            if (m0 == (1 << 30) || m0 == (3 << 29)) {  // exact ties: acc a multiple of a power of 2
+                for (int k = -40; k <= 40; ++k)
+                    for (int d = -1; d <= 1; ++d) {
+                        const int64_t a = int64_t(k) << std::min(-shift, 24);
+                        accs.push_back(int32_t(a + d));
+                        accs.push_back(int32_t(a / 2 + d));
+                    }
+            }
+            for (int32_t acc : accs) {
+                INFO("acc " << acc << " m0 " << m0 << " shift " << shift);
+                REQUIRE(requantize_one_shift(acc, m0, shift) == requantize(acc, m0, shift));
+                ++checked;
+            }
+        }
+    }
+    CHECK(checked > 300000);
 }
 
 TEST_CASE("quantize_multiplier represents M within half an ulp of Q31", "[arith]") {

@@ -75,6 +75,22 @@ inline int32_t requantize(int32_t acc, int32_t m0, int32_t shift) {
     return rounding_divide_by_pot(srdhm(saturating_shift_left(acc, left), m0), right);
 }
 
+// requantize() for a right shift n = -shift in [1, 31] as ONE arithmetic shift of a 64-bit
+// value (the form the AVX-512 output stage evaluates; equal for every acc and m0 >= 0):
+//   requantize = (acc * m0 + K - (acc < 0 ? 2^31 : 0)) >> (31 + n),  K = 2^30 + 2^(30 + n).
+// Why: srdhm is x = floor((P + 2^30) / 2^31) with P = acc * m0, and the rounding divide is
+// floor((x + 2^(n-1) - [x < 0]) / 2^n); nested floors of integer quotients merge
+// (floor((floor(a / b) + c) / d) = floor((a + c b) / (b d))). x < 0 exactly when P < -2^30,
+// i.e. acc < 0 (m0 >= 2^30), except acc = -1 with m0 = 2^30 (and m0 = 0), where both forms
+// give 0. |acc * m0| < 2^62 and K <= 2^61 + 2^30: no 64-bit overflow.
+inline int64_t requantize_one_shift_addend(int32_t shift) {
+    return (int64_t(1) << 30) + (int64_t(1) << (30 - shift));
+}
+inline int32_t requantize_one_shift(int32_t acc, int32_t m0, int32_t shift) {
+    const int64_t t = int64_t(acc) * m0 + requantize_one_shift_addend(shift) - (acc < 0 ? (int64_t(1) << 31) : 0);
+    return int32_t(t >> (31 - shift));
+}
+
 // Real multiplier M >= 0 -> (m0, shift), m0 in [2^30, 2^31) (or 0 for M == 0 or M < 2^-32),
 // shift in [-31, 30]. Returns false when M is negative, not finite, or >= 2^30.
 inline bool quantize_multiplier(double m, int32_t* m0, int32_t* shift) {

@@ -49,13 +49,15 @@ private:
 
 // Output-stage arrays for `blocks` vector blocks of `lanes` channels; chan(b, lane) gives the
 // conv's output channel or -1 for a padding lane.
+// entries is a whole number of `lanes`-wide blocks; one_shift: the kernels take RQ_ONE_SHIFT*.
 struct OutArrays {
     std::vector<int32_t> add, m0, ls, rs, m0n, lsn, rsn, rmask, rmaskn;
     std::vector<float> scale, bias;
+    std::vector<int64_t> k64, s64;
 
     template <class ChanFn>
-    void build(const ConvPlan& plan, int32_t mode, int32_t format, int64_t entries, ChanFn chan,
-               OutParams* op) {
+    void build(const ConvPlan& plan, int32_t mode, int32_t format, int64_t entries, int32_t lanes,
+               bool one_shift, ChanFn chan, OutParams* op) {
         const size_t n = size_t(entries);
         add.assign(n, 0); m0.assign(n, 0); ls.assign(n, 0); rs.assign(n, 0);
         m0n.assign(n, 0); lsn.assign(n, 0); rsn.assign(n, 0); rmask.assign(n, 0); rmaskn.assign(n, 0);
@@ -110,6 +112,38 @@ struct OutArrays {
                 op->fact = FACT_LEAKY; op->slope = plan.leaky_slope; break;
             default: break;
         }
+        op->requant_form = RQ_STEPS;
+        if (one_shift && mode == OUT_INT8) build_one_shift(plan, entries, lanes, chan, op);
+    }
+
+    // requant.h requantize_one_shift with zp (and, where qmin >= zp, `add`) folded into one
+    // 64-bit addend per channel: for layers whose every channel shifts right by 1..23 (M in
+    // [2^-24, 0.5): nearly every conv) or has m0 = 0, and no LeakyReLU.
+    template <class ChanFn>
+    void build_one_shift(const ConvPlan& plan, int64_t entries, int32_t lanes, ChanFn chan, OutParams* op) {
+        if (plan.leaky()) return;
+        for (int64_t i = 0; i < entries; ++i) {
+            const int32_t c = chan(i);
+            if (c >= 0 && plan.m0[size_t(c)] != 0 && (plan.shift[size_t(c)] > -1 || plan.shift[size_t(c)] < -23))
+                return;
+        }
+        const bool folded = plan.qmin >= op->zp;
+        k64.assign(size_t(entries), 0);
+        s64.assign(size_t(entries), 0);
+        for (int64_t i = 0; i < entries; ++i) {
+            const int64_t lane = i % lanes, at = i - lane + (lane % 2 ? lanes / 2 : 0) + lane / 2;
+            const int32_t c = chan(i);
+            // padding lanes: m0 = 0, so the lane computes zp (never stored)
+            const int32_t shift = c >= 0 && plan.m0[size_t(c)] != 0 ? plan.shift[size_t(c)] : -1;
+            const int64_t s = 31 - shift;
+            int64_t k = arith::requantize_one_shift_addend(shift) + int64_t(op->zp) * (int64_t(1) << s);
+            if (folded) k += int64_t(add[size_t(i)]) * m0[size_t(i)];
+            k64[size_t(at)] = k;
+            s64[size_t(at)] = lane % 2 ? s - 32 : s;
+        }
+        op->requant_form = folded ? RQ_ONE_SHIFT_FOLDED : RQ_ONE_SHIFT;
+        op->k64 = k64.data();
+        op->s64 = s64.data();
     }
 };
 
@@ -167,7 +201,7 @@ public:
         pack_weights();
 
         const int32_t cout_g = cout_g_, nblocks = nblocks_;
-        outs_.build(plan, out_mode(plan), fmt_, int64_t(G_) * nblocks_ * L, [&](int64_t i) {
+        outs_.build(plan, out_mode(plan), fmt_, int64_t(G_) * nblocks_ * L, L, k->one_shift_requant != 0, [&](int64_t i) {
             const int64_t gb = i / L, lane = i % L;
             const int64_t g = gb / nblocks, local = (gb % nblocks) * L + lane;
             return local < cout_g ? int32_t(g * cout_g + local) : -1;
@@ -374,7 +408,7 @@ public:
                 w_[size_t(t) * CL_ + c] = plan.precision == QGPU_PRECISION_FLOAT32
                                               ? plan.weights_f32[size_t(c) * taps + t]
                                               : float(plan.weights_q[size_t(c) * taps + t]);
-        outs_.build(plan, out_mode(plan), WORD_I16X2 /* no correction */, CL_,
+        outs_.build(plan, out_mode(plan), WORD_I16X2 /* no correction */, CL_, L, k->one_shift_requant != 0,
                     [&](int64_t i) { return i < C_ ? int32_t(i) : -1; }, &d_.out);
         d_.C = C_;
         d_.CL = CL_;
@@ -484,7 +518,7 @@ public:
                     w_[((size_t(ky) * nwk + size_t(kx / 4)) * CL_ + c) * 4 + kx % 4] =
                         uint8_t(plan.weights_q[size_t(c) * taps + ky * s.kernel_w + kx]);
         pad_pixel_.assign(size_t(CL_), int8_t(plan.input_quant.zero_point));
-        outs_.build(plan, out_mode(plan), WORD_U8X4, CL_, [&](int64_t i) { return i < C_ ? int32_t(i) : -1; },
+        outs_.build(plan, out_mode(plan), WORD_U8X4, CL_, L, k->one_shift_requant != 0, [&](int64_t i) { return i < C_ ? int32_t(i) : -1; },
                     &d_.out);
         d_.C = C_;
         d_.CL = CL_;

@@ -28,6 +28,16 @@ enum OutMode : int32_t {
 
 enum FloatAct : int32_t { FACT_NONE = 0, FACT_CLAMP = 1, FACT_LEAKY = 2 };
 
+// How an OUT_INT8 kernel evaluates requant.h (every form gives the same bytes):
+enum RequantForm : int32_t {
+    RQ_STEPS = 0,      // srdhm, then the rounding divide, then + zp (m0/lshift/rshift/rmask)
+    RQ_ONE_SHIFT = 1,  // requantize_one_shift: (acc * m0 + k64) >> s64 in 64-bit lanes, the sign
+                       // correction by compare, zp folded into k64 (right shifts 1..23 only)
+    RQ_ONE_SHIFT_FOLDED = 2,  // as RQ_ONE_SHIFT on the raw dot sum with `add` folded into k64
+                       // too and no sign correction: valid when qmin >= zp, because a negative
+                       // accumulator gives requantize <= 0 either way and the clamp makes it qmin
+};
+
 // Output-stage parameters. Per-channel arrays are padded to whole vector blocks and indexed by
 // (global block) * lanes + lane, where global block = group * blocks_per_group + block.
 struct OutParams {
@@ -43,6 +53,13 @@ struct OutParams {
     const int32_t* rmask = nullptr;   // (1 << rshift) - 1
     const int32_t* rmaskn = nullptr;
     int32_t any_left = 0;  // some channel has a left shift (multiplier >= 1): saturating path
+    int32_t requant_form = RQ_STEPS;
+    // RQ_ONE_SHIFT*: per vector block of L lanes, L int64: the even lanes' values, then the odd
+    // lanes' (vpmuldq's two halves). k64: 2^30 + 2^(30+n) + zp * 2^(31+n) (+ add * m0 when
+    // folded); s64: 31 + n for even lanes, 31 + n - 32 for odd ones (their result is read from
+    // the high dword).
+    const int64_t* k64 = nullptr;
+    const int64_t* s64 = nullptr;
     int32_t leaky = 0;
     int32_t zp = 0;
     int32_t lo = 0, hi = 0;  // clamp bounds of requantize() before + zp: qmin - zp, qmax - zp
@@ -117,6 +134,8 @@ struct IsaKernels {
     void (*dw_word_pack_row)(const DwWordParams&, const int8_t* src, uint8_t* dst, int32_t c0, int32_t c1) = nullptr;
     void (*dw_word_row)(const DwWordParams&, const uint8_t* const* rows, void* out, int32_t oy, int32_t c0,
                         int32_t c1) = nullptr;
+    // The kernels take OutParams::requant_form RQ_ONE_SHIFT* (64-bit arithmetic shifts: AVX-512)
+    int32_t one_shift_requant = 0;
 };
 
 }  // namespace cpu

@@ -2,6 +2,7 @@
 // int8 GEMM on vpdpbusd (zmm, 16 output channels per register), fp32 GEMM and the depthwise
 // kernel on zmm FMA. Called only when CPUID reports these extensions.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // GCC 12 false positives in avx512fintrin.h
+#pragma GCC diagnostic ignored "-Wuninitialized"       // (its _mm512_undefined_epi32)
 #include <immintrin.h>
 
 #include <cstdint>
@@ -32,7 +33,7 @@ void dw_word_row(const DwWordParams& d, const uint8_t* const* rows, void* out, i
     dw_word_row_impl<12>(d, rows, out, oy, c0, c1);
 }
 
-const IsaKernels kKernels = {"avx512vnni", 16, WORD_U8X4, 4, 24, gemm<WordU8>, gemm<WordF32>, dw_row, 1, dw_word_pack_row_impl, dw_word_row};
+const IsaKernels kKernels = {"avx512vnni", 16, WORD_U8X4, 4, 24, gemm<WordU8>, gemm<WordF32>, dw_row, 1, dw_word_pack_row_impl, dw_word_row, 1};
 }  // namespace
 
 const IsaKernels* avx512vnni_kernels() { return &kKernels; }

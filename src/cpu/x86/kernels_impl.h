@@ -192,21 +192,67 @@ using VI = Ops::VI;
 using VF = Ops::VF;
 constexpr int L = Ops::L;
 
+// Output stages (OutParams): bit 0: some channel shifts left; bit 1: LeakyReLU; the AVX-512
+// one-shift forms of requant.h are kOneShift / kOneShiftFolded (RequantForm in isa_kernels.h).
+constexpr int kOneShift = 4, kOneShiftFolded = 5;
+template <int S>
+struct StageTag { static constexpr int value = S; };
+inline int stage_of(const OutParams& op) {
+#if QGPU_X86_WIDTH == 512
+    if (op.requant_form == RQ_ONE_SHIFT) return kOneShift;
+    if (op.requant_form == RQ_ONE_SHIFT_FOLDED) return kOneShiftFolded;
+#endif
+    return (op.any_left ? 1 : 0) | (op.leaky ? 2 : 0);
+}
+// f(StageTag<stage>()): the output stage becomes a compile-time constant of the kernel
+template <class F>
+inline void with_stage(const OutParams& op, F&& f) {
+    switch (stage_of(op)) {
+        case 0: f(StageTag<0>()); break;
+        case 1: f(StageTag<1>()); break;
+        case 2: f(StageTag<2>()); break;
+        case 3: f(StageTag<3>()); break;
+#if QGPU_X86_WIDTH == 512
+        case kOneShift: f(StageTag<kOneShift>()); break;
+        case kOneShiftFolded: f(StageTag<kOneShiftFolded>()); break;
+#endif
+        default: break;
+    }
+}
+
 // The per-channel requantize parameters of one vector block, loaded once and kept in registers
 // while the block's pixels are written (re-reading them per pixel costs loads that the
 // compiler cannot hoist: an int8 store may alias anything).
 struct ChanQ {
     VI add, m0, m0odd, l, r, mask, half, m0n, ln, rn, maskn, halfn, lo, hi, zp;
+    VI ke, ko, se, so;  // one-shift forms: 64-bit addends and shifts, even / odd lanes
 };
-template <bool kLeft, bool kLeaky>
-inline ChanQ load_chanq(const OutParams& op, size_t pidx) {
+template <int kStage>
+__attribute__((always_inline)) inline ChanQ load_chanq(const OutParams& op, size_t pidx) {
+    constexpr bool kLeft = kStage < kOneShift && (kStage & 1), kLeaky = kStage < kOneShift && (kStage & 2);
     ChanQ q;
     q.add = Ops::loadi(op.add + pidx);
     q.m0 = Ops::loadi(op.m0 + pidx);
+    q.m0odd = Ops::odd_lanes(q.m0);
+    q.lo = Ops::set1i(op.lo);
+    q.hi = Ops::set1i(op.hi);
+    q.zp = Ops::set1i(op.zp);
+    q.ke = q.ko = q.se = q.so = q.m0;
+#if QGPU_X86_WIDTH == 512
+    if (kStage >= kOneShift) {
+        q.ke = _mm512_loadu_si512(op.k64 + pidx);
+        q.ko = _mm512_loadu_si512(op.k64 + pidx + L / 2);
+        q.se = _mm512_loadu_si512(op.s64 + pidx);
+        q.so = _mm512_loadu_si512(op.s64 + pidx + L / 2);
+        q.lo = Ops::set1i(op.lo + op.zp);  // zp is folded into the addend: clamp to [qmin, qmax]
+        q.hi = Ops::set1i(op.hi + op.zp);
+        q.r = q.mask = q.l = q.half = q.m0n = q.rn = q.maskn = q.ln = q.halfn = q.m0;
+        return q;
+    }
+#endif
     q.r = Ops::loadi(op.rshift + pidx);
     q.mask = Ops::loadi(op.rmask + pidx);
     q.l = kLeft ? Ops::loadi(op.lshift + pidx) : q.m0;
-    q.m0odd = Ops::odd_lanes(q.m0);
     q.half = Ops::srli_half(q.mask);
     if (kLeaky) {
         q.m0n = Ops::loadi(op.m0n + pidx);
@@ -217,14 +263,31 @@ inline ChanQ load_chanq(const OutParams& op, size_t pidx) {
     } else {
         q.m0n = q.rn = q.maskn = q.ln = q.halfn = q.m0;
     }
-    q.lo = Ops::set1i(op.lo);
-    q.hi = Ops::set1i(op.hi);
-    q.zp = Ops::set1i(op.zp);
     return q;
 }
 // int8 output: dst[0..n) = clamp(requantize(acc + add) + zp) with the block's parameters q
-template <bool kLeft, bool kLeaky>
-inline void out_int8_q(const ChanQ& q, VI acc, int8_t* dst, int n) {
+template <int kStage>
+__attribute__((always_inline)) inline void out_int8_q(const ChanQ& q, VI acc, int8_t* dst, int n) {
+#if QGPU_X86_WIDTH == 512
+    if constexpr (kStage >= kOneShift) {
+        // requant.h requantize_one_shift, zp folded: 13-15 uops per 16 outputs, against ~21
+        // for the step-by-step form below
+        const VI x = kStage == kOneShiftFolded ? acc : Ops::addi(acc, q.add);
+        VI pe = _mm512_mul_epi32(x, q.m0);
+        VI po = _mm512_mul_epi32(_mm512_srli_epi64(x, 32), q.m0odd);
+        if (kStage == kOneShift) {  // 2^31 less where acc < 0 (the sign of the product)
+            const VI h = _mm512_set1_epi64(int64_t(1) << 31), z = _mm512_setzero_si512();
+            pe = _mm512_mask_sub_epi64(pe, _mm512_cmplt_epi64_mask(pe, z), pe, h);
+            po = _mm512_mask_sub_epi64(po, _mm512_cmplt_epi64_mask(po, z), po, h);
+        }
+        pe = _mm512_srav_epi64(_mm512_add_epi64(pe, q.ke), q.se);  // result in the low dword
+        po = _mm512_srav_epi64(_mm512_add_epi64(po, q.ko), q.so);  // result in the high dword
+        const VI y = _mm512_mask_blend_epi32(0xAAAA, pe, po);
+        Ops::store_i8(dst, Ops::maxi(Ops::mini(y, q.hi), q.lo), n);
+        return;
+    }
+#endif
+    constexpr bool kLeft = kStage & 1, kLeaky = kStage & 2;
     const VI x = Ops::addi(acc, q.add);
     VI m0 = q.m0, m0odd = q.m0odd, r = q.r, mask = q.mask, half = q.half, l = q.l;
     if (kLeaky) {
@@ -242,14 +305,11 @@ inline void out_int8_q(const ChanQ& q, VI acc, int8_t* dst, int n) {
     const VI c = Ops::maxi(Ops::mini(v, q.hi), q.lo);
     Ops::store_i8(dst, Ops::addi(c, q.zp), n);
 }
-template <bool kLeft>
-inline void out_int8_t(const OutParams& op, VI acc, size_t pidx, int8_t* dst, int n) {
-    if (op.leaky) out_int8_q<kLeft, true>(load_chanq<kLeft, true>(op, pidx), acc, dst, n);
-    else out_int8_q<kLeft, false>(load_chanq<kLeft, false>(op, pidx), acc, dst, n);
-}
 inline void out_int8(const OutParams& op, VI acc, size_t pidx, int8_t* dst, int n) {
-    if (op.any_left) out_int8_t<true>(op, acc, pidx, dst, n);
-    else out_int8_t<false>(op, acc, pidx, dst, n);
+    with_stage(op, [&](auto stage) {
+        constexpr int S = decltype(stage)::value;
+        out_int8_q<S>(load_chanq<S>(op, pidx), acc, dst, n);
+    });
 }
 
 // float output: y is the sum (OUT_F32_DEQ: exact integer as float; OUT_F32: float accumulation);
@@ -270,7 +330,7 @@ inline void out_float(const OutParams& op, VF y, size_t pidx, float* dst, int64_
 }
 
 // int8 output of a GEMM tile: block by block, the block's requantize parameters in registers.
-template <bool kLeft, bool kLeaky, int OB, int P>
+template <int kStage, int OB, int P>
 inline void store_tile_int8(const GemmParams& gp, const VI (&acc)[OB][P], int8_t* out, int32_t g, int32_t blk0,
                             int64_t m, int np) {
     for (int ob = 0; ob < OB; ++ob) {
@@ -278,11 +338,11 @@ inline void store_tile_int8(const GemmParams& gp, const VI (&acc)[OB][P], int8_t
         const size_t pidx = size_t(int64_t(g) * gp.blocks_per_group + blk) * L;
         const int n = imin32(L, gp.cout_g - blk * L);
         const int64_t oc0 = int64_t(g) * gp.cout_g + int64_t(blk) * L;
-        const ChanQ q = load_chanq<kLeft, kLeaky>(gp.out, pidx);
+        const ChanQ q = load_chanq<kStage>(gp.out, pidx);
         int8_t* dst = out + m * gp.out_c4 + oc0;
         // compile-time bounds and a guard, so acc[][] stays in registers
         for (int p = 0; p < P; ++p)
-            if (p < np) out_int8_q<kLeft, kLeaky>(q, acc[ob][p], dst + p * gp.out_c4, n);
+            if (p < np) out_int8_q<kStage>(q, acc[ob][p], dst + p * gp.out_c4, n);
     }
 }
 
@@ -316,13 +376,9 @@ inline void gemm_tile(const GemmParams& gp, const uint8_t* in, void* out, int32_
     const int np = int(imin64(P, m_end - m));
     if constexpr (!W::kFloat) {
         if (gp.out.mode == OUT_INT8) {
-            if (gp.out.any_left) {
-                if (gp.out.leaky) store_tile_int8<true, true, OB, P>(gp, acc, static_cast<int8_t*>(out), g, blk0, m, np);
-                else store_tile_int8<true, false, OB, P>(gp, acc, static_cast<int8_t*>(out), g, blk0, m, np);
-            } else {
-                if (gp.out.leaky) store_tile_int8<false, true, OB, P>(gp, acc, static_cast<int8_t*>(out), g, blk0, m, np);
-                else store_tile_int8<false, false, OB, P>(gp, acc, static_cast<int8_t*>(out), g, blk0, m, np);
-            }
+            with_stage(gp.out, [&](auto stage) {
+                store_tile_int8<decltype(stage)::value, OB, P>(gp, acc, static_cast<int8_t*>(out), g, blk0, m, np);
+            });
             return;
         }
     }
@@ -499,7 +555,7 @@ void dw_word_pack_row_impl(const DwWordParams& d, const int8_t* src, uint8_t* ds
 // parameters in registers),
 // P output pixels at a time, kh * nwk vpdpbusd per pixel.
 // K: kh * nwk when known at compile time (3: every 3x3), else 0
-template <bool kLeft, bool kLeaky, bool kStride1, int P, int K>
+template <int kStage, bool kStride1, int P, int K>
 void dw_word_row_t(const DwWordParams& d, const uint8_t* const* rows, void* out, int32_t oy, int32_t c0, int32_t c1) {
     constexpr int64_t VB = int64_t(L) * 4;
     const int64_t step = kStride1 ? VB : int64_t(d.sw) * VB;  // between output pixels
@@ -508,7 +564,7 @@ void dw_word_row_t(const DwWordParams& d, const uint8_t* const* rows, void* out,
     const int nk = K ? K : d.kh * d.nwk;
     for (int32_t cb = c0; cb < c1; cb += L) {
         const int n = imin32(L, d.C - cb);
-        const ChanQ q = load_chanq<kLeft, kLeaky>(d.out, size_t(cb));
+        const ChanQ q = load_chanq<kStage>(d.out, size_t(cb));
         const int64_t blk_off = int64_t((cb - c0) / L) * d.Wp * VB;
         for (int32_t ox0 = 0; ox0 < d.out_w; ox0 += P) {
             // a last partial group recomputes the row's last P pixels (out_w >= P: never reads
@@ -531,7 +587,7 @@ void dw_word_row_t(const DwWordParams& d, const uint8_t* const* rows, void* out,
                 // compile-time bounds and a guard, so acc[] stays in registers
 #pragma GCC unroll 16
                 for (int p = 0; p < P; ++p)
-                    if (p >= skip) out_int8_q<kLeft, kLeaky>(q, acc[p], dst + p * oc4, n);
+                    if (p >= skip) out_int8_q<kStage>(q, acc[p], dst + p * oc4, n);
             } else {
                 for (int p = 0; p < P; ++p) {
                     if (p < skip) continue;
@@ -544,32 +600,26 @@ void dw_word_row_t(const DwWordParams& d, const uint8_t* const* rows, void* out,
 }
 
 // P pixels per group where the row has them, else 4 or 1 (narrow late layers)
-template <bool kLeft, bool kLeaky, int P>
+template <int kStage, int P>
 void dw_word_row_s(const DwWordParams& d, const uint8_t* const* rows, void* out, int32_t oy, int32_t c0, int32_t c1) {
     const bool k3 = d.kh == 3 && d.nwk == 1;
     if (d.out_w >= P) {
         if (d.sw == 1) {
-            if (k3) dw_word_row_t<kLeft, kLeaky, true, P, 3>(d, rows, out, oy, c0, c1);
-            else dw_word_row_t<kLeft, kLeaky, true, P, 0>(d, rows, out, oy, c0, c1);
+            if (k3) dw_word_row_t<kStage, true, P, 3>(d, rows, out, oy, c0, c1);
+            else dw_word_row_t<kStage, true, P, 0>(d, rows, out, oy, c0, c1);
         } else {
-            if (k3) dw_word_row_t<kLeft, kLeaky, false, P, 3>(d, rows, out, oy, c0, c1);
-            else dw_word_row_t<kLeft, kLeaky, false, P, 0>(d, rows, out, oy, c0, c1);
+            if (k3) dw_word_row_t<kStage, false, P, 3>(d, rows, out, oy, c0, c1);
+            else dw_word_row_t<kStage, false, P, 0>(d, rows, out, oy, c0, c1);
         }
     } else if (d.out_w >= 4) {
-        dw_word_row_t<kLeft, kLeaky, false, 4, 0>(d, rows, out, oy, c0, c1);
+        dw_word_row_t<kStage, false, 4, 0>(d, rows, out, oy, c0, c1);
     } else {
-        dw_word_row_t<kLeft, kLeaky, false, 1, 0>(d, rows, out, oy, c0, c1);
+        dw_word_row_t<kStage, false, 1, 0>(d, rows, out, oy, c0, c1);
     }
 }
 
 template <int P>
 void dw_word_row_impl(const DwWordParams& d, const uint8_t* const* rows, void* out, int32_t oy, int32_t c0, int32_t c1) {
-    if (d.out.any_left) {
-        if (d.out.leaky) dw_word_row_s<true, true, P>(d, rows, out, oy, c0, c1);
-        else dw_word_row_s<true, false, P>(d, rows, out, oy, c0, c1);
-    } else {
-        if (d.out.leaky) dw_word_row_s<false, true, P>(d, rows, out, oy, c0, c1);
-        else dw_word_row_s<false, false, P>(d, rows, out, oy, c0, c1);
-    }
+    with_stage(d.out, [&](auto stage) { dw_word_row_s<decltype(stage)::value, P>(d, rows, out, oy, c0, c1); });
 }
 #endif
