@@ -25,6 +25,12 @@ namespace {
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
+// A conv below this many MACs runs on the calling thread alone (a few microseconds of work:
+// the hand-off to another core, ~1 us on the 2-vCPU VM, would not pay). Measured there:
+// r18_ds / sq_squeeze (6 M MACs) 22 -> 13 and 31 -> 18 us, mv2_dw (4 M) 75 -> 52 us on two
+// threads with 1 M; 512 K and 2-4 M gave the same times.
+constexpr int64_t kInlineMacs = int64_t(1) << 20;
+
 // 64-byte aligned scratch memory that only grows.
 class Scratch {
 public:
@@ -228,12 +234,8 @@ public:
                          static_cast<long long>(ib_ * n));
         const void* in = host_data(input);
         // Task count: a multiple of the thread count, up to 8 per thread, each task at least
-        // kTaskMacs (a few microseconds: dispatch and wake-up cost far less). A layer below
-        // kInlineMacs runs on the calling thread alone: measured on the idle 2-core VM, such
-        // layers (r18_ds, sq_squeeze: ~6 M MACs, 25-35 us) were as fast or slower on two
-        // threads, while mv2_expand / mv2_project (10.8 M) gain 1.6x.
+        // kTaskMacs (a few microseconds: dispatch and wake-up cost far less).
         constexpr int64_t kTaskMacs = int64_t(1) << 21;
-        constexpr int64_t kInlineMacs = int64_t(1) << 23;
         const int64_t threads = pool_->size();
         const int64_t macs = int64_t(n) * G_ * M_ * cout_g_ * taps_ * words_ * cpw_;
         const int64_t want = macs < kInlineMacs ? 1 : threads * std::min<int64_t>(8, std::max<int64_t>(1, macs / (threads * kTaskMacs)));
@@ -430,9 +432,6 @@ public:
             return failf(QGPU_ERROR_OUT_OF_MEMORY, "cpu: cannot allocate %lld bytes of scratch",
                          static_cast<long long>(ib_ * 4 * n));
         const void* in = host_data(input);
-        // below kInlineMacs on the calling thread: two threads made mv2_dw (4 M MACs) 1.9x
-        // slower on the idle 2-core VM
-        constexpr int64_t kInlineMacs = int64_t(1) << 23;
         const bool inline_only =
             int64_t(n) * s.out_h * s.out_w * s.out_c * s.kernel_h * s.kernel_w < kInlineMacs;
         pool_->parallel_for(int64_t(n) * hp_, inline_only, [&](int64_t job) {
@@ -544,11 +543,9 @@ public:
         // own small ring (L2-resident), so the 4x-expanded words never go out to memory. Rows
         // shared by two bands are packed twice (kh - 1 per band).
         band_ = int32_t(ceil_div(s.out_h, ceil_div(int64_t(pool_->size()) * 2, n)));
-        // one thread, or a layer below 8 M MACs: one band per image (on the idle 2-core VM two
-        // bands made mv2_dw, 4 M MACs / 0.1 ms, 1.25x slower: the shared rows are packed twice
-        // and the second core's hand-off costs more than it saves)
+        // one thread, or a layer below kInlineMacs: one band per image
         const int64_t macs = int64_t(n) * s.out_h * s.out_w * C_ * s.kernel_h * s.kernel_w;
-        if (pool_->size() == 1 || macs < (int64_t(1) << 23)) band_ = s.out_h;
+        if (pool_->size() == 1 || macs < kInlineMacs) band_ = s.out_h;
         const int32_t bands = int32_t(ceil_div(s.out_h, band_));
         tags_.resize(size_t(n) * bands);
         const int64_t bytes = int64_t(n) * bands * ring_ * rowb_;

@@ -53,47 +53,40 @@ void ThreadPool::resize(int32_t threads) {
 }
 
 // Takes task indices one at a time until none is left (dynamic scheduling: uneven tasks
-// balance themselves). The caller holds a registration (busy_ or being the job's owner), so the
-// job (task_, count_) cannot change under it; claiming is one atomic add, no lock.
+// balance themselves); claiming is one atomic add.
 void ThreadPool::run_tasks() {
-    // A worker that registers after its job ended finds task_ cleared (every index was claimed
-    // before the owner cleared it): nothing to do.
-    const std::function<void(int64_t)>* task = task_;
-    if (!task) return;
+    const std::function<void(int64_t)>& task = *task_;
     const int64_t count = count_;
     for (;;) {
         const int64_t i = next_.fetch_add(1, std::memory_order_relaxed);
         if (i >= count) return;
-        (*task)(i);
+        task(i);
     }
 }
 
 void ThreadPool::worker_loop(uint64_t seen) {
     for (;;) {
-        // poll for a while (lock-free), then sleep until the next job
+        // poll for a while (lock-free), then sleep until the next job. sleeping_ and
+        // generation_ are seq_cst on both sides: either the owner sees the sleeper and
+        // notifies, or the sleeper's predicate sees the new generation.
         const auto until = std::chrono::steady_clock::now() + kSpin;
         for (int spins = 0;; ++spins) {
-            if (generation_.load(std::memory_order_relaxed) != seen || stop_.load(std::memory_order_relaxed)) break;
+            if (generation_.load(std::memory_order_acquire) != seen || stop_.load(std::memory_order_relaxed)) break;
             if ((spins & 63) == 63 && std::chrono::steady_clock::now() > until) {
                 std::unique_lock<std::mutex> lock(mutex_);
-                ++sleeping_;
+                sleeping_.fetch_add(1);
                 wake_.wait(lock, [&] { return stop_.load() || generation_.load() != seen; });
-                --sleeping_;
+                sleeping_.fetch_sub(1);
                 break;
             }
             QGPU_CPU_RELAX();
         }
-        {
-            std::lock_guard<std::mutex> lock(mutex_);
-            if (stop_.load()) return;
-            seen = generation_.load();
-            busy_.fetch_add(1);
-        }
+        if (stop_.load()) return;
+        seen = generation_.load(std::memory_order_acquire);
         run_tasks();
-        {
-            std::lock_guard<std::mutex> lock(mutex_);
-            busy_.fetch_sub(1);
-            if (next_.load() >= count_ && busy_.load() == 0) done_.notify_all();
+        if (pending_.fetch_sub(1) == 1 && owner_sleeping_.load()) {
+            std::lock_guard<std::mutex> lock(mutex_);  // the owner is in wait() or sees pending_ == 0
+            done_.notify_all();
         }
     }
 }
@@ -105,25 +98,28 @@ void ThreadPool::parallel_for(int64_t count, const std::function<void(int64_t)>&
         for (int64_t i = 0; i < count; ++i) task(i);
         return;
     }
-    bool sleepers;
-    {
-        std::lock_guard<std::mutex> lock(mutex_);
-        task_ = &task;
-        count_ = count;
-        next_.store(0);
-        generation_.fetch_add(1);
-        sleepers = sleeping_ > 0;
+    task_ = &task;
+    count_ = count;
+    next_.store(0, std::memory_order_relaxed);
+    pending_.store(int32_t(workers_.size()), std::memory_order_relaxed);
+    generation_.fetch_add(1);  // seq_cst: publishes the job (release) and pairs with sleeping_
+    if (sleeping_.load() > 0) {
+        { std::lock_guard<std::mutex> lock(mutex_); }
+        wake_.notify_all();
     }
-    if (sleepers) wake_.notify_all();
     run_tasks();
-    // all tasks are handed out; wait for the workers still running one
+    // every worker finishes this job (most find no task left) before the job can change
     const auto until = std::chrono::steady_clock::now() + kSpin;
-    for (int spins = 0; busy_.load(std::memory_order_acquire) != 0; ++spins) {
-        if ((spins & 63) == 63 && std::chrono::steady_clock::now() > until) break;
+    for (int spins = 0; pending_.load(std::memory_order_acquire) != 0; ++spins) {
+        if ((spins & 63) == 63 && std::chrono::steady_clock::now() > until) {
+            std::unique_lock<std::mutex> lock(mutex_);
+            owner_sleeping_.store(true);
+            done_.wait(lock, [&] { return pending_.load() == 0; });
+            owner_sleeping_.store(false);
+            break;
+        }
         QGPU_CPU_RELAX();
     }
-    std::unique_lock<std::mutex> lock(mutex_);
-    done_.wait(lock, [&] { return busy_.load() == 0; });
     task_ = nullptr;
 }
 

@@ -340,9 +340,14 @@ inline void store_tile_int8(const GemmParams& gp, const VI (&acc)[OB][P], int8_t
         const int64_t oc0 = int64_t(g) * gp.cout_g + int64_t(blk) * L;
         const ChanQ q = load_chanq<kStage>(gp.out, pidx);
         int8_t* dst = out + m * gp.out_c4 + oc0;
-        // compile-time bounds and a guard, so acc[][] stays in registers
-        for (int p = 0; p < P; ++p)
-            if (p < np) out_int8_q<kStage>(q, acc[ob][p], dst + p * gp.out_c4, n);
+        // compile-time bounds and a guard, so acc[][] stays in registers; whole tiles of whole
+        // blocks (nearly all) without the per-pixel guard and the partial-store test
+        if (np == P && n == L) {
+            for (int p = 0; p < P; ++p) out_int8_q<kStage>(q, acc[ob][p], dst + p * gp.out_c4, L);
+        } else {
+            for (int p = 0; p < P; ++p)
+                if (p < np) out_int8_q<kStage>(q, acc[ob][p], dst + p * gp.out_c4, n);
+        }
     }
 }
 
