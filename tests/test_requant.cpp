@@ -98,7 +98,7 @@ TEST_CASE("requantize as one 64-bit rounding shift equals the double rounding", 
             if (m0 == (1 << 30) || m0 == (3 << 29)) {  // exact ties: acc a multiple of a power of 2
                 for (int k = -40; k <= 40; ++k)
                     for (int d = -1; d <= 1; ++d) {
-                        const int64_t a = int64_t(k) << std::min(-shift, 24);
+                        const int64_t a = int64_t(k) * (int64_t(1) << std::min(-shift, 24));
                         accs.push_back(int32_t(a + d));
                         accs.push_back(int32_t(a / 2 + d));
                     }
