@@ -55,15 +55,15 @@ private:
 
 // Output-stage arrays for `blocks` vector blocks of `lanes` channels; chan(b, lane) gives the
 // conv's output channel or -1 for a padding lane.
-// entries is a whole number of `lanes`-wide blocks; one_shift: the kernels take RQ_ONE_SHIFT*.
+// entries is a whole number of `lanes`-wide blocks; one_shift: IsaKernels::one_shift_requant.
 struct OutArrays {
-    std::vector<int32_t> add, m0, ls, rs, m0n, lsn, rsn, rmask, rmaskn;
+    std::vector<int32_t> add, m0, ls, rs, m0n, lsn, rsn, rmask, rmaskn, ybias;
     std::vector<float> scale, bias;
     std::vector<int64_t> k64, s64;
 
     template <class ChanFn>
     void build(const ConvPlan& plan, int32_t mode, int32_t format, int64_t entries, int32_t lanes,
-               bool one_shift, ChanFn chan, OutParams* op) {
+               int32_t one_shift, ChanFn chan, OutParams* op) {
         const size_t n = size_t(entries);
         add.assign(n, 0); m0.assign(n, 0); ls.assign(n, 0); rs.assign(n, 0);
         m0n.assign(n, 0); lsn.assign(n, 0); rsn.assign(n, 0); rmask.assign(n, 0); rmaskn.assign(n, 0);
@@ -119,14 +119,15 @@ struct OutArrays {
             default: break;
         }
         op->requant_form = RQ_STEPS;
-        if (one_shift && mode == OUT_INT8) build_one_shift(plan, entries, lanes, chan, op);
+        if (one_shift != ONE_SHIFT_NONE && mode == OUT_INT8) build_one_shift(plan, entries, lanes, one_shift, chan, op);
     }
 
     // requant.h requantize_one_shift with zp (and, where qmin >= zp, `add`) folded into one
     // 64-bit addend per channel: for layers whose every channel shifts right by 1..23 (M in
     // [2^-24, 0.5): nearly every conv) or has m0 = 0, and no LeakyReLU.
     template <class ChanFn>
-    void build_one_shift(const ConvPlan& plan, int64_t entries, int32_t lanes, ChanFn chan, OutParams* op) {
+    void build_one_shift(const ConvPlan& plan, int64_t entries, int32_t lanes, int32_t kind, ChanFn chan,
+                         OutParams* op) {
         if (plan.leaky()) return;
         for (int64_t i = 0; i < entries; ++i) {
             const int32_t c = chan(i);
@@ -136,6 +137,7 @@ struct OutArrays {
         const bool folded = plan.qmin >= op->zp;
         k64.assign(size_t(entries), 0);
         s64.assign(size_t(entries), 0);
+        ybias.assign(size_t(entries), 0);
         for (int64_t i = 0; i < entries; ++i) {
             const int64_t lane = i % lanes, at = i - lane + (lane % 2 ? lanes / 2 : 0) + lane / 2;
             const int32_t c = chan(i);
@@ -144,12 +146,17 @@ struct OutArrays {
             const int64_t s = 31 - shift;
             int64_t k = arith::requantize_one_shift_addend(shift) + int64_t(op->zp) * (int64_t(1) << s);
             if (folded) k += int64_t(add[size_t(i)]) * m0[size_t(i)];
+            if (kind == ONE_SHIFT_UNSIGNED) {  // + 2^63 (wrapping); the result is 2^(63 - s) up
+                k = int64_t(uint64_t(k) + (uint64_t(1) << 63));
+                ybias[size_t(i)] = int32_t(uint32_t(uint64_t(1) << (63 - s)));
+            }
             k64[size_t(at)] = k;
             s64[size_t(at)] = lane % 2 ? s - 32 : s;
         }
         op->requant_form = folded ? RQ_ONE_SHIFT_FOLDED : RQ_ONE_SHIFT;
         op->k64 = k64.data();
         op->s64 = s64.data();
+        op->ybias = ybias.data();
     }
 };
 
@@ -186,18 +193,41 @@ public:
         pb_ = int64_t(words_) * 4;
         hp_ = s.in_h + s.pad_top + s.pad_bottom;
         wp_ = s.in_w + s.pad_left + s.pad_right;
-        gb_ = (hp_ * wp_ * pb_ + 63) & ~int64_t(63);
-        ib_ = gb_ * G_;
         M_ = int64_t(s.out_h) * s.out_w;
         taps_ = s.kernel_h * s.kernel_w;
-        for (int32_t ky = 0; ky < s.kernel_h; ++ky)
-            for (int32_t kx = 0; kx < s.kernel_w; ++kx)
-                tap_off_.push_back((int64_t(ky) * s.dilation_h * wp_ + int64_t(kx) * s.dilation_w) * pb_);
+        // Few input channels (a stem: 3 channels, 7 wide): a packed row holds the pixels'
+        // channels back to back, and one "tap" is a whole kernel row, read as
+        // ceil(kernel_w * in_c / 4) words straight across its pixels (6 words for 7 x 3 bytes,
+        // instead of 7 words each a pixel with one padding channel); the weights of the bytes
+        // past the kernel row are 0. Each row has 4 bytes of slack for the last word's overrun.
+        flat_ = G_ == 1 && (fmt_ == WORD_U8X4 || fmt_ == WORD_S8X4) && s.kernel_w > 1 && s.dilation_w == 1 &&
+                ceil_div(int64_t(s.kernel_w) * s.in_c, 4) < int64_t(s.kernel_w) * ceil_div(s.in_c, 4);
+        if (flat_) {
+            words_ = int32_t(ceil_div(int64_t(s.kernel_w) * s.in_c, 4));
+            pb_ = s.in_c;
+            row_ = wp_ * pb_ + 4;
+            taps_ = s.kernel_h;
+            for (int32_t ky = 0; ky < s.kernel_h; ++ky) tap_off_.push_back(int64_t(ky) * s.dilation_h * row_);
+        } else {
+            row_ = wp_ * pb_;
+            for (int32_t ky = 0; ky < s.kernel_h; ++ky)
+                for (int32_t kx = 0; kx < s.kernel_w; ++kx)
+                    tap_off_.push_back(int64_t(ky) * s.dilation_h * row_ + int64_t(kx) * s.dilation_w * pb_);
+        }
+        gb_ = (hp_ * row_ + 63) & ~int64_t(63);
+        ib_ = gb_ * G_;
+        // 1x1 int8 convs without padding read one input pixel per output pixel: the copy holds
+        // just those, in output order, and each task packs its own pixels strip by strip right
+        // before using them (L1-hot, no separate pass over the image; a stride-2 layer copies a
+        // quarter of its input)
+        direct_ = taps_ == 1 && G_ == 1 && fmt_ != WORD_F32 && s.pad_top == 0 && s.pad_left == 0 &&
+                  s.pad_bottom == 0 && s.pad_right == 0;
         pix_off_.resize(size_t(M_));
         for (int32_t oy = 0; oy < s.out_h; ++oy)
             for (int32_t ox = 0; ox < s.out_w; ++ox)
                 pix_off_[size_t(oy) * s.out_w + ox] =
-                    (int64_t(oy) * s.stride_h * wp_ + int64_t(ox) * s.stride_w) * pb_;
+                    direct_ ? (int64_t(oy) * s.out_w + ox) * pb_
+                            : int64_t(oy) * s.stride_h * row_ + int64_t(ox) * s.stride_w * pb_;
 
         const int32_t L = k->lanes;
         nblocks_ = int32_t(ceil_div(cout_g_, L));
@@ -207,7 +237,7 @@ public:
         pack_weights();
 
         const int32_t cout_g = cout_g_, nblocks = nblocks_;
-        outs_.build(plan, out_mode(plan), fmt_, int64_t(G_) * nblocks_ * L, L, k->one_shift_requant != 0, [&](int64_t i) {
+        outs_.build(plan, out_mode(plan), fmt_, int64_t(G_) * nblocks_ * L, L, k->one_shift_requant, [&](int64_t i) {
             const int64_t gb = i / L, lane = i % L;
             const int64_t g = gb / nblocks, local = (gb % nblocks) * L + lane;
             return local < cout_g ? int32_t(g * cout_g + local) : -1;
@@ -239,36 +269,49 @@ public:
         const int64_t threads = pool_->size();
         const int64_t macs = int64_t(n) * G_ * M_ * cout_g_ * taps_ * words_ * cpw_;
         const int64_t want = macs < kInlineMacs ? 1 : threads * std::min<int64_t>(8, std::max<int64_t>(1, macs / (threads * kTaskMacs)));
-        const int64_t pack_rows = int64_t(n) * G_ * hp_;
-        const int64_t pack_tasks = want == 1 ? 1 : std::min(pack_rows, threads * 2);
-        const int64_t pack_chunk = ceil_div(pack_rows, pack_tasks);
-        pool_->parallel_for(ceil_div(pack_rows, pack_chunk), want == 1, [&](int64_t job) {
-            for (int64_t r = job * pack_chunk; r < std::min(pack_rows, (job + 1) * pack_chunk); ++r) {
-                const int64_t yp = r % hp_, ig = r / hp_;
-                pack_row(in, packed, int32_t(ig / G_), int32_t(ig % G_), int32_t(yp));
-            }
-        });
+        if (!direct_) {
+            const int64_t pack_rows = int64_t(n) * G_ * hp_;
+            const int64_t pack_tasks = want == 1 ? 1 : std::min(pack_rows, threads * 2);
+            const int64_t pack_chunk = ceil_div(pack_rows, pack_tasks);
+            pool_->parallel_for(ceil_div(pack_rows, pack_chunk), want == 1, [&](int64_t job) {
+                for (int64_t r = job * pack_chunk; r < std::min(pack_rows, (job + 1) * pack_chunk); ++r) {
+                    const int64_t yp = r % hp_, ig = r / hp_;
+                    pack_row(in, packed, int32_t(ig / G_), int32_t(ig % G_), int32_t(yp));
+                }
+            });
+        }
 
-        // tasks: (image, group, block group, pixel chunk), chunks sized for `want` tasks
-        const int64_t units = int64_t(n) * G_ * int64_t(bgroups_.size());
+        // tasks: (image, group, block group, pixel chunk), chunks sized for `want` tasks; direct
+        // 1x1 convs: (image, pixel chunk), each running every block group on its strips
+        const int64_t nbg = int64_t(bgroups_.size());
+        const int64_t ubg = direct_ ? 1 : nbg;
+        const int64_t units = int64_t(n) * G_ * ubg;
         const int64_t quant = k_->tile_quant;
         int64_t chunks = std::max<int64_t>(1, std::min(ceil_div(want, units), ceil_div(M_, quant)));
         const int64_t chunk = ceil_div(ceil_div(M_, chunks), quant) * quant;
         chunks = ceil_div(M_, chunk);
         const bool int8_out = gp_.out.mode == OUT_INT8;
         void* out = host_data(output);
-        const int64_t nbg = int64_t(bgroups_.size());
         const auto gemm = fmt_ == WORD_F32 ? k_->gemm_f32 : k_->gemm_int;
         pool_->parallel_for(units * chunks, want == 1, [&](int64_t job) {
             const int64_t mc = job % chunks, u = job / chunks;
-            const int64_t bg = u % nbg, ig = u / nbg;
+            const int64_t bg = u % ubg, ig = u / ubg;
             const int32_t g = int32_t(ig % G_), img = int32_t(ig / G_);
             const int64_t m0 = mc * chunk, m1 = std::min(M_, m0 + chunk);
             void* out_img = int8_out ? static_cast<void*>(static_cast<int8_t*>(out) + int64_t(img) * M_ * gp_.out_c4)
                                      : static_cast<void*>(static_cast<float*>(out) + int64_t(img) * s.out_c * M_);
-            gemm(gp_, packed + int64_t(img) * ib_ + int64_t(g) * gb_, out_img, g,
-                 bgroups_[size_t(bg)].first, bgroups_[size_t(bg)].second, m0, m1);
-            if (int8_out && g == G_ - 1 && bg == nbg - 1)
+            uint8_t* in_g = packed + int64_t(img) * ib_ + int64_t(g) * gb_;
+            if (direct_) {
+                const int64_t strip = 2 * quant;  // pixels: a few KiB of packed input
+                for (int64_t a = m0; a < m1; a += strip) {
+                    const int64_t b = std::min(m1, a + strip);
+                    pack_pixels(in, in_g, img, a, b);
+                    for (const auto& bgp : bgroups_) gemm(gp_, in_g, out_img, g, bgp.first, bgp.second, a, b);
+                }
+            } else {
+                gemm(gp_, in_g, out_img, g, bgroups_[size_t(bg)].first, bgroups_[size_t(bg)].second, m0, m1);
+            }
+            if (int8_out && g == G_ - 1 && (direct_ || bg == nbg - 1))
                 fill_out_padding(plan_, static_cast<int8_t*>(out_img), m0, m1);
         });
         return QGPU_OK;
@@ -298,34 +341,88 @@ private:
                                 uint8_t* dst = base + ((int64_t(t) * ngw + i / wg) * nb + ob) * VB * wg +
                                                (int64_t(lane) * wg + i % wg) * 4;
                                 for (int32_t j = 0; j < cpw_; ++j) {
-                                    const int32_t ic = i * cpw_ + j;
-                                    if (ic >= cin_g_) continue;
-                                    const size_t src = size_t((oc * cin_g_ + ic) * taps_ + t);  // OIHW
+                                    int64_t src;  // OIHW
+                                    if (flat_) {  // byte 4 i + j of kernel row t: (kx, channel)
+                                        const int32_t e = i * cpw_ + j, kx = e / cin_g_, ic = e % cin_g_;
+                                        if (kx >= s.kernel_w) continue;
+                                        src = ((oc * cin_g_ + ic) * s.kernel_h + t) * s.kernel_w + kx;
+                                    } else {
+                                        const int32_t ic = i * cpw_ + j;
+                                        if (ic >= cin_g_) continue;
+                                        src = (oc * cin_g_ + ic) * taps_ + t;
+                                    }
                                     if (fmt_ == WORD_U8X4 || fmt_ == WORD_S8X4) {
-                                        dst[j] = uint8_t(plan_.weights_q[src]);
+                                        dst[j] = uint8_t(plan_.weights_q[size_t(src)]);
                                     } else if (fmt_ == WORD_I16X2) {
-                                        const int16_t v = plan_.weights_q[src];
+                                        const int16_t v = plan_.weights_q[size_t(src)];
                                         std::memcpy(dst + 2 * j, &v, 2);
                                     } else {
-                                        std::memcpy(dst, &plan_.weights_f32[src], 4);
+                                        std::memcpy(dst, &plan_.weights_f32[size_t(src)], 4);
                                     }
                                 }
                             }
             }
-        (void)s;
+    }
+
+    // Direct 1x1 convs: the input pixels of output pixels [m0, m1) of image img, in output
+    // order at `dst` (the image's copy), in the int8 word format.
+    void pack_pixels(const void* in, uint8_t* dst, int32_t img, int64_t m0, int64_t m1) const {
+        const ConvShape& s = plan_.shape;
+        const int64_t c4 = round_up4(s.in_c);  // == pb_ (groups == 1: whole NHWC4 pixels)
+        const int8_t* src = static_cast<const int8_t*>(in) + nhwc4_offset(s.in_h, s.in_w, int32_t(c4), img, 0, 0, 0);
+        const int32_t zx = plan_.input_quant.zero_point;
+        const bool contiguous = s.stride_h == 1 && s.stride_w == 1;
+        for (int64_t m = m0; m < m1;) {
+            // a run of output pixels whose input pixels are contiguous: the rest of the image
+            // (stride 1) or one pixel
+            const int64_t oy = m / s.out_w, ox = m % s.out_w;
+            const int64_t count = contiguous ? m1 - m : 1;
+            const int8_t* sp = src + (oy * s.stride_h * s.in_w + ox * s.stride_w) * c4;
+            const int64_t bytes = count * c4;
+            if (fmt_ == WORD_I16X2) {
+                int16_t* dp = reinterpret_cast<int16_t*>(dst + m * pb_);
+                for (int64_t i = 0; i < bytes; ++i) dp[i] = int16_t(sp[i] - zx);
+            } else {
+                // U8X4 (VNNI) flips the sign bit: x + 128 as u8; S8X4 (NEON) keeps x
+                uint8_t* dp = dst + m * pb_;
+                const uint8_t flip = fmt_ == WORD_U8X4 ? 0x80u : 0u;
+                for (int64_t i = 0; i < bytes; ++i) dp[i] = uint8_t(uint8_t(sp[i]) ^ flip);
+            }
+            m += count;
+        }
     }
 
     // Padded row yp of group g of image img.
     void pack_row(const void* in, uint8_t* packed, int32_t img, int32_t g, int32_t yp) const {
         const ConvShape& s = plan_.shape;
-        uint8_t* row = packed + int64_t(img) * ib_ + int64_t(g) * gb_ + int64_t(yp) * wp_ * pb_;
+        uint8_t* row = packed + int64_t(img) * ib_ + int64_t(g) * gb_ + int64_t(yp) * row_;
         const int32_t iy = yp - s.pad_top;
         const int32_t zx = plan_.input_quant.zero_point;
         if (fmt_ == WORD_U8X4 || fmt_ == WORD_S8X4) {
             // S8X4 (NEON) keeps x as it is, U8X4 (VNNI) flips the sign bit: x + 128 as u8
             const uint8_t flip = fmt_ == WORD_U8X4 ? 0x80u : 0u;
             const uint8_t padv = uint8_t(zx + (fmt_ == WORD_U8X4 ? 128 : 0));
-            if (iy < 0 || iy >= s.in_h) { std::memset(row, padv, size_t(wp_ * pb_)); return; }
+            if (iy < 0 || iy >= s.in_h) { std::memset(row, padv, size_t(row_)); return; }
+            if (flat_) {  // in_c bytes per pixel, then the slack
+                const int32_t c4 = round_up4(s.in_c);
+                const uint8_t* src = static_cast<const uint8_t*>(in) + nhwc4_offset(s.in_h, s.in_w, c4, img, iy, 0, 0);
+                std::memset(row, padv, size_t(s.pad_left * pb_));
+                uint8_t* dst = row + s.pad_left * pb_;
+                if (c4 == 4) {  // 1-3 channels: a 4-byte copy per pixel, the next overwrites the extra
+                    const uint32_t flip4 = flip * 0x01010101u;
+                    for (int32_t x = 0; x < s.in_w; ++x) {
+                        uint32_t v;
+                        std::memcpy(&v, src + x * 4, 4);
+                        v ^= flip4;
+                        std::memcpy(dst + x * pb_, &v, 4);
+                    }
+                } else {
+                    for (int32_t x = 0; x < s.in_w; ++x)
+                        for (int32_t c = 0; c < s.in_c; ++c) dst[x * pb_ + c] = uint8_t(src[x * c4 + c] ^ flip);
+                }
+                std::memset(dst + s.in_w * pb_, padv, size_t(row_ - (s.pad_left + s.in_w) * pb_));
+                return;
+            }
             std::memset(row, padv, size_t(s.pad_left * pb_));
             std::memset(row + (s.pad_left + s.in_w) * pb_, padv, size_t(s.pad_right * pb_));
             const int32_t c4 = round_up4(s.in_c);
@@ -381,6 +478,9 @@ private:
     ThreadPool* pool_;
     const IsaKernels* k_;
     int32_t G_, cin_g_, cout_g_, fmt_, cpw_, esize_, words_, taps_, nblocks_;
+    bool direct_ = false;  // 1x1 int8, no padding: packed per task, compact (pack_pixels)
+    bool flat_ = false;    // few input channels: kernel rows read as byte runs (constructor)
+    int64_t row_ = 0;      // bytes per packed row
     int64_t pb_, hp_, wp_, gb_, ib_, M_;
     std::vector<int64_t> tap_off_, pix_off_;
     std::vector<std::pair<int32_t, int32_t>> bgroups_;  // (first block, blocks)
@@ -410,7 +510,7 @@ public:
                 w_[size_t(t) * CL_ + c] = plan.precision == QGPU_PRECISION_FLOAT32
                                               ? plan.weights_f32[size_t(c) * taps + t]
                                               : float(plan.weights_q[size_t(c) * taps + t]);
-        outs_.build(plan, out_mode(plan), WORD_I16X2 /* no correction */, CL_, L, k->one_shift_requant != 0,
+        outs_.build(plan, out_mode(plan), WORD_I16X2 /* no correction */, CL_, L, k->one_shift_requant,
                     [&](int64_t i) { return i < C_ ? int32_t(i) : -1; }, &d_.out);
         d_.C = C_;
         d_.CL = CL_;
@@ -517,7 +617,7 @@ public:
                     w_[((size_t(ky) * nwk + size_t(kx / 4)) * CL_ + c) * 4 + kx % 4] =
                         uint8_t(plan.weights_q[size_t(c) * taps + ky * s.kernel_w + kx]);
         pad_pixel_.assign(size_t(CL_), int8_t(plan.input_quant.zero_point));
-        outs_.build(plan, out_mode(plan), WORD_U8X4, CL_, L, k->one_shift_requant != 0, [&](int64_t i) { return i < C_ ? int32_t(i) : -1; },
+        outs_.build(plan, out_mode(plan), WORD_U8X4, CL_, L, k->one_shift_requant, [&](int64_t i) { return i < C_ ? int32_t(i) : -1; },
                     &d_.out);
         d_.C = C_;
         d_.CL = CL_;
