@@ -40,6 +40,8 @@ enum RequantForm : int32_t {
 
 // Output-stage parameters. Per-channel arrays are padded to whole vector blocks and indexed by
 // (global block) * lanes + lane, where global block = group * blocks_per_group + block.
+enum OneShiftKind : int32_t { ONE_SHIFT_NONE = 0, ONE_SHIFT_SIGNED = 1, ONE_SHIFT_UNSIGNED = 2 };
+
 struct OutParams {
     int32_t mode = OUT_INT8;
     const int32_t* add = nullptr;  // int modes: added to the raw dot sum (bias_q - correction,
@@ -58,8 +60,12 @@ struct OutParams {
     // lanes' (vpmuldq's two halves). k64: 2^30 + 2^(30+n) + zp * 2^(31+n) (+ add * m0 when
     // folded); s64: 31 + n for even lanes, 31 + n - 32 for odd ones (their result is read from
     // the high dword).
+    // ONE_SHIFT_UNSIGNED kernels (no 64-bit arithmetic shift: AVX2) shift logically: k64 also
+    // holds + 2^63 (wrapping), which moves every sum into [0, 2^64) and the result up by
+    // 2^(63 - 31 - n); ybias (int32 per lane, in lane order) is that, taken off afterwards.
     const int64_t* k64 = nullptr;
     const int64_t* s64 = nullptr;
+    const int32_t* ybias = nullptr;
     int32_t leaky = 0;
     int32_t zp = 0;
     int32_t lo = 0, hi = 0;  // clamp bounds of requantize() before + zp: qmin - zp, qmax - zp
@@ -134,8 +140,9 @@ struct IsaKernels {
     void (*dw_word_pack_row)(const DwWordParams&, const int8_t* src, uint8_t* dst, int32_t c0, int32_t c1) = nullptr;
     void (*dw_word_row)(const DwWordParams&, const uint8_t* const* rows, void* out, int32_t oy, int32_t c0,
                         int32_t c1) = nullptr;
-    // The kernels take OutParams::requant_form RQ_ONE_SHIFT* (64-bit arithmetic shifts: AVX-512)
-    int32_t one_shift_requant = 0;
+    // The kernels take OutParams::requant_form RQ_ONE_SHIFT*: ONE_SHIFT_SIGNED (AVX-512's
+    // 64-bit arithmetic shift) or ONE_SHIFT_UNSIGNED (logical shifts, see OutParams::ybias)
+    int32_t one_shift_requant = ONE_SHIFT_NONE;
 };
 
 }  // namespace cpu

@@ -27,6 +27,7 @@ struct Ops {
     using VF = __m512;
     using M = __mmask16;
     static VI loadi(const int32_t* p) { return _mm512_loadu_si512(p); }
+    static VI load64(const int64_t* p) { return _mm512_loadu_si512(p); }
     static VF loadf(const float* p) { return _mm512_loadu_ps(p); }
     static VI set1i(int32_t v) { return _mm512_set1_epi32(v); }
     static VF set1f(float v) { return _mm512_set1_ps(v); }
@@ -102,6 +103,7 @@ struct Ops {
     using VF = __m256;
     using M = __m256i;
     static VI loadi(const int32_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
+    static VI load64(const int64_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
     static VF loadf(const float* p) { return _mm256_loadu_ps(p); }
     static VI set1i(int32_t v) { return _mm256_set1_epi32(v); }
     static VF set1f(float v) { return _mm256_set1_ps(v); }
@@ -192,16 +194,15 @@ using VI = Ops::VI;
 using VF = Ops::VF;
 constexpr int L = Ops::L;
 
-// Output stages (OutParams): bit 0: some channel shifts left; bit 1: LeakyReLU; the AVX-512
-// one-shift forms of requant.h are kOneShift / kOneShiftFolded (RequantForm in isa_kernels.h).
+// Output stages (OutParams): bit 0: some channel shifts left; bit 1: LeakyReLU; the one-shift
+// forms of requant.h are kOneShift / kOneShiftFolded (RequantForm in isa_kernels.h; zmm:
+// arithmetic 64-bit shifts, ymm: logical ones on sums offset by 2^63).
 constexpr int kOneShift = 4, kOneShiftFolded = 5;
 template <int S>
 struct StageTag { static constexpr int value = S; };
 inline int stage_of(const OutParams& op) {
-#if QGPU_X86_WIDTH == 512
     if (op.requant_form == RQ_ONE_SHIFT) return kOneShift;
     if (op.requant_form == RQ_ONE_SHIFT_FOLDED) return kOneShiftFolded;
-#endif
     return (op.any_left ? 1 : 0) | (op.leaky ? 2 : 0);
 }
 // f(StageTag<stage>()): the output stage becomes a compile-time constant of the kernel
@@ -212,10 +213,8 @@ inline void with_stage(const OutParams& op, F&& f) {
         case 1: f(StageTag<1>()); break;
         case 2: f(StageTag<2>()); break;
         case 3: f(StageTag<3>()); break;
-#if QGPU_X86_WIDTH == 512
         case kOneShift: f(StageTag<kOneShift>()); break;
         case kOneShiftFolded: f(StageTag<kOneShiftFolded>()); break;
-#endif
         default: break;
     }
 }
@@ -226,6 +225,7 @@ inline void with_stage(const OutParams& op, F&& f) {
 struct ChanQ {
     VI add, m0, m0odd, l, r, mask, half, m0n, ln, rn, maskn, halfn, lo, hi, zp;
     VI ke, ko, se, so;  // one-shift forms: 64-bit addends and shifts, even / odd lanes
+    VI yb;              // ymm one-shift forms: the offset taken off the result (OutParams::ybias)
 };
 template <int kStage>
 __attribute__((always_inline)) inline ChanQ load_chanq(const OutParams& op, size_t pidx) {
@@ -237,19 +237,20 @@ __attribute__((always_inline)) inline ChanQ load_chanq(const OutParams& op, size
     q.lo = Ops::set1i(op.lo);
     q.hi = Ops::set1i(op.hi);
     q.zp = Ops::set1i(op.zp);
-    q.ke = q.ko = q.se = q.so = q.m0;
-#if QGPU_X86_WIDTH == 512
+    q.ke = q.ko = q.se = q.so = q.yb = q.m0;
     if (kStage >= kOneShift) {
-        q.ke = _mm512_loadu_si512(op.k64 + pidx);
-        q.ko = _mm512_loadu_si512(op.k64 + pidx + L / 2);
-        q.se = _mm512_loadu_si512(op.s64 + pidx);
-        q.so = _mm512_loadu_si512(op.s64 + pidx + L / 2);
+        q.ke = Ops::load64(op.k64 + pidx);
+        q.ko = Ops::load64(op.k64 + pidx + L / 2);
+        q.se = Ops::load64(op.s64 + pidx);
+        q.so = Ops::load64(op.s64 + pidx + L / 2);
+#if QGPU_X86_WIDTH != 512
+        q.yb = Ops::loadi(op.ybias + pidx);
+#endif
         q.lo = Ops::set1i(op.lo + op.zp);  // zp is folded into the addend: clamp to [qmin, qmax]
         q.hi = Ops::set1i(op.hi + op.zp);
         q.r = q.mask = q.l = q.half = q.m0n = q.rn = q.maskn = q.ln = q.halfn = q.m0;
         return q;
     }
-#endif
     q.r = Ops::loadi(op.rshift + pidx);
     q.mask = Ops::loadi(op.rmask + pidx);
     q.l = kLeft ? Ops::loadi(op.lshift + pidx) : q.m0;
@@ -283,6 +284,24 @@ __attribute__((always_inline)) inline void out_int8_q(const ChanQ& q, VI acc, in
         pe = _mm512_srav_epi64(_mm512_add_epi64(pe, q.ke), q.se);  // result in the low dword
         po = _mm512_srav_epi64(_mm512_add_epi64(po, q.ko), q.so);  // result in the high dword
         const VI y = _mm512_mask_blend_epi32(0xAAAA, pe, po);
+        Ops::store_i8(dst, Ops::maxi(Ops::mini(y, q.hi), q.lo), n);
+        return;
+    }
+#else
+    if constexpr (kStage >= kOneShift) {
+        // the same with logical shifts: the addend carries + 2^63, so every sum is in [0, 2^64)
+        // and the shifted result is ybias too high (wrapping 32-bit arithmetic undoes it)
+        const VI x = kStage == kOneShiftFolded ? acc : Ops::addi(acc, q.add);
+        VI pe = _mm256_mul_epi32(x, q.m0);
+        VI po = _mm256_mul_epi32(_mm256_srli_epi64(x, 32), q.m0odd);
+        if (kStage == kOneShift) {  // 2^31 less where acc < 0 (the sign of the product)
+            const VI h = _mm256_set1_epi64x(int64_t(1) << 31), z = _mm256_setzero_si256();
+            pe = _mm256_sub_epi64(pe, _mm256_and_si256(_mm256_cmpgt_epi64(z, pe), h));
+            po = _mm256_sub_epi64(po, _mm256_and_si256(_mm256_cmpgt_epi64(z, po), h));
+        }
+        pe = _mm256_srlv_epi64(_mm256_add_epi64(pe, q.ke), q.se);  // result in the low dword
+        po = _mm256_srlv_epi64(_mm256_add_epi64(po, q.ko), q.so);  // result in the high dword
+        const VI y = _mm256_sub_epi32(_mm256_blend_epi32(pe, po, 0xAA), q.yb);
         Ops::store_i8(dst, Ops::maxi(Ops::mini(y, q.hi), q.lo), n);
         return;
     }
