@@ -647,7 +647,6 @@ public:
         const int64_t macs = int64_t(n) * s.out_h * s.out_w * C_ * s.kernel_h * s.kernel_w;
         if (pool_->size() == 1 || macs < kInlineMacs) band_ = s.out_h;
         const int32_t bands = int32_t(ceil_div(s.out_h, band_));
-        tags_.resize(size_t(n) * bands);
         const int64_t bytes = int64_t(n) * bands * ring_ * rowb_;
         uint8_t* packed = scratch_.get(size_t(bytes));
         if (!packed)
@@ -657,13 +656,15 @@ public:
         const bool int8_out = d_.out.mode == OUT_INT8;
         const int64_t M = int64_t(s.out_h) * s.out_w;
         void* out = host_data(output);
-        std::vector<const uint8_t*> rows_all(size_t(n) * bands * s.kernel_h);
         pool_->parallel_for(int64_t(n) * bands, [&](int64_t job) {
             const int32_t img = int32_t(job / bands), b = int32_t(job % bands);
             // this band's ring of packed rows: padded row y lives in slot y % ring_, tagged by y
             uint8_t* ring = packed + size_t(job) * size_t(ring_ * rowb_);
-            std::vector<int32_t>& tag = tags_[size_t(job)];
-            const uint8_t** rows = rows_all.data() + size_t(job) * s.kernel_h;
+            // the task's own bookkeeping (shared arrays put two threads' entries on one cache
+            // line, written every row: mv2_dw on two threads ran 2x slower than on one)
+            std::vector<int32_t> tag(size_t(ring_), -1);
+            std::vector<const uint8_t*> rows_v(size_t(s.kernel_h));
+            const uint8_t** rows = rows_v.data();
             void* out_img = int8_out ? static_cast<void*>(static_cast<int8_t*>(out) + int64_t(img) * M * d_.out_c4)
                                      : static_cast<void*>(static_cast<float*>(out) + int64_t(img) * s.out_c * M);
             const int32_t oy0 = b * band_, oy1 = std::min(s.out_h, (b + 1) * band_);
@@ -701,7 +702,6 @@ private:
     int64_t hp_, wp_, rowb_;
     std::vector<uint8_t> w_;
     std::vector<int8_t> pad_pixel_;
-    std::vector<std::vector<int32_t>> tags_;  // per band: the padded row each ring slot holds
     OutArrays outs_;
     DwWordParams d_;
     std::mutex mutex_;

@@ -31,7 +31,7 @@ void ThreadPool::start(int32_t threads) {
     stop_.store(false);
     // each worker starts from the generation current now, so it cannot miss a job published
     // before it first runs
-    const uint64_t current = generation_.load();
+    const uint32_t current = uint32_t(state_.load() >> 32);
     for (int32_t i = 1; i < threads; ++i) workers_.emplace_back([this, current] { worker_loop(current); });
 }
 
@@ -52,6 +52,12 @@ void ThreadPool::resize(int32_t threads) {
     start(threads);
 }
 
+namespace {
+constexpr uint64_t kClosed = uint64_t(1) << 31;
+constexpr uint64_t kInsideMask = kClosed - 1;
+uint32_t generation_of(uint64_t state) { return uint32_t(state >> 32); }
+}  // namespace
+
 // Takes task indices one at a time until none is left (dynamic scheduling: uneven tasks
 // balance themselves); claiming is one atomic add.
 void ThreadPool::run_tasks() {
@@ -64,28 +70,39 @@ void ThreadPool::run_tasks() {
     }
 }
 
-void ThreadPool::worker_loop(uint64_t seen) {
+void ThreadPool::worker_loop(uint32_t seen) {
     for (;;) {
-        // poll for a while (lock-free), then sleep until the next job. sleeping_ and
-        // generation_ are seq_cst on both sides: either the owner sees the sleeper and
-        // notifies, or the sleeper's predicate sees the new generation.
+        // poll for a while (lock-free), then sleep until the next job. sleeping_ and state_
+        // are seq_cst on both sides: either the owner sees the sleeper and notifies, or the
+        // sleeper's predicate sees the new generation.
         const auto until = std::chrono::steady_clock::now() + kSpin;
         for (int spins = 0;; ++spins) {
-            if (generation_.load(std::memory_order_acquire) != seen || stop_.load(std::memory_order_relaxed)) break;
+            if (generation_of(state_.load(std::memory_order_acquire)) != seen || stop_.load(std::memory_order_relaxed))
+                break;
             if ((spins & 63) == 63 && std::chrono::steady_clock::now() > until) {
                 std::unique_lock<std::mutex> lock(mutex_);
                 sleeping_.fetch_add(1);
-                wake_.wait(lock, [&] { return stop_.load() || generation_.load() != seen; });
+                wake_.wait(lock, [&] { return stop_.load() || generation_of(state_.load()) != seen; });
                 sleeping_.fetch_sub(1);
                 break;
             }
             QGPU_CPU_RELAX();
         }
         if (stop_.load()) return;
-        seen = generation_.load(std::memory_order_acquire);
+        // join the job unless its owner has closed it (then it is finished: skip it)
+        uint64_t s = state_.load(std::memory_order_acquire);
+        bool joined = false;
+        while (!(s & kClosed)) {
+            if (state_.compare_exchange_weak(s, s + 1, std::memory_order_acq_rel)) {
+                joined = true;
+                break;
+            }
+        }
+        seen = generation_of(s);
+        if (!joined) continue;
         run_tasks();
-        if (pending_.fetch_sub(1) == 1 && owner_sleeping_.load()) {
-            std::lock_guard<std::mutex> lock(mutex_);  // the owner is in wait() or sees pending_ == 0
+        if ((state_.fetch_sub(1) & kInsideMask) == 1 && owner_sleeping_.load()) {
+            std::lock_guard<std::mutex> lock(mutex_);  // the owner is in wait() or sees 0 inside
             done_.notify_all();
         }
     }
@@ -101,22 +118,26 @@ void ThreadPool::parallel_for(int64_t count, const std::function<void(int64_t)>&
     task_ = &task;
     count_ = count;
     next_.store(0, std::memory_order_relaxed);
-    pending_.store(int32_t(workers_.size()), std::memory_order_relaxed);
-    generation_.fetch_add(1);  // seq_cst: publishes the job (release) and pairs with sleeping_
+    // open the job: the next generation, nobody inside (the last job is closed and empty)
+    const uint32_t gen = generation_of(state_.load()) + 1;
+    state_.store(uint64_t(gen) << 32);  // seq_cst: publishes the job and pairs with sleeping_
     if (sleeping_.load() > 0) {
         { std::lock_guard<std::mutex> lock(mutex_); }
         wake_.notify_all();
     }
     run_tasks();
-    // every worker finishes this job (most find no task left) before the job can change
+    // every task is handed out: close the job once no worker is inside (one still running a
+    // task must finish first; one that has not joined yet never will)
     const auto until = std::chrono::steady_clock::now() + kSpin;
-    for (int spins = 0; pending_.load(std::memory_order_acquire) != 0; ++spins) {
+    for (int spins = 0;; ++spins) {
+        uint64_t s = state_.load(std::memory_order_acquire);
+        if ((s & kInsideMask) == 0 && state_.compare_exchange_strong(s, s | kClosed, std::memory_order_acq_rel)) break;
         if ((spins & 63) == 63 && std::chrono::steady_clock::now() > until) {
             std::unique_lock<std::mutex> lock(mutex_);
             owner_sleeping_.store(true);
-            done_.wait(lock, [&] { return pending_.load() == 0; });
+            done_.wait(lock, [&] { return (state_.load() & kInsideMask) == 0; });
             owner_sleeping_.store(false);
-            break;
+            continue;  // a late worker may have joined meanwhile: check again before closing
         }
         QGPU_CPU_RELAX();
     }

@@ -1,10 +1,10 @@
 // A small persistent thread pool: workers are created once; between jobs they spin briefly
 // (so back-to-back layers start without a futex wake-up, which costs tens of microseconds) and
 // then sleep. The calling thread takes part in every job, so a pool of 1 runs everything inline.
-// Every worker acknowledges every job (the caller waits for all of them, as pthreadpool does), so
-// a job's state is never touched by a worker from an earlier job, and the steady state (workers
-// spinning) needs no lock: a hand-off costs well under a microsecond instead of the few
-// microseconds of a mutex handshake between two cores.
+// Handing a job over needs no lock: a worker joins a job by one compare-and-swap on state_
+// (generation, open flag, workers inside), and the owner closes the job once no worker is inside,
+// so a worker that wakes late never delays the owner (it finds the job closed) and never sees a
+// later job's task under an earlier generation.
 #pragma once
 #include <atomic>
 #include <condition_variable>
@@ -44,21 +44,21 @@ public:
 private:
     void start(int32_t threads);
     void stop();
-    void worker_loop(uint64_t seen);
+    void worker_loop(uint32_t seen);
     void run_tasks();
 
     std::vector<std::thread> workers_;
     std::mutex job_mutex_;  // one job at a time
     std::mutex mutex_;      // sleeping and waking only
     std::condition_variable wake_, done_;
-    // the job: written by its owner before generation_ is bumped, read-only until pending_ is 0
+    // the job: written by its owner before it is opened, read-only while it is open
     const std::function<void(int64_t)>* task_ = nullptr;
     int64_t count_ = 0;
-    std::atomic<int64_t> next_{0};        // next task index to hand out
-    std::atomic<int32_t> pending_{0};     // workers that have not finished the current job
-    std::atomic<uint64_t> generation_{0};
+    std::atomic<int64_t> next_{0};  // next task index to hand out
+    // generation << 32 | kClosed | workers inside the job (ThreadPool::parallel_for)
+    std::atomic<uint64_t> state_{uint64_t(1) << 31};
     std::atomic<bool> stop_{false};
-    std::atomic<int32_t> sleeping_{0};    // workers asleep on wake_
+    std::atomic<int32_t> sleeping_{0};  // workers asleep on wake_
     std::atomic<bool> owner_sleeping_{false};
 };
 
