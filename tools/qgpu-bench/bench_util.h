@@ -64,6 +64,9 @@ std::string xml_escape(const std::string& s);
 
 // The CPU clock in MHz from /sys (cpuinfo_max_freq) or /proc/cpuinfo; 0 when unknown.
 double cpu_mhz();
+// The clock the calling thread actually runs at (turbo included; a VM's /proc/cpuinfo shows the
+// base clock), timed on chains of dependent one-cycle integer adds (x86-64, AArch64); 0 elsewhere.
+double measured_cpu_mhz();
 // /proc/cpuinfo's vendor_id ("GenuineIntel", "AuthenticAMD"; "" elsewhere) and cpu family
 // (x86 family number; 0 when unknown).
 std::string cpu_vendor();

@@ -454,7 +454,8 @@ void check_against_reference(qgpu_context ref, const LayerData& d, qgpu_precisio
 }
 
 // Default int8 peak for the CPU: int8 MACs per clock per core of the best ISA detected, times
-// physical cores used, times the clock from /proc/cpuinfo. 0 when something is unknown.
+// physical cores used, times the clock measured on dependent adds (else /proc/cpuinfo's). 0 when
+// something is unknown.
 double cpu_default_peak_gops(const qgpu_device_info& info, int threads, std::string* how) {
     const std::string isa = info.detail;
     auto has = [&](const char* w) {
@@ -475,11 +476,14 @@ double cpu_default_peak_gops(const qgpu_device_info& info, int threads, std::str
     else if (has("avx2")) { macs_per_clk = 32; which = "avx2"; }          // vpmaddubsw chains
     else if (has("neon")) { macs_per_clk = 16; which = "neon"; }
     if (!macs_per_clk) return 0;
-    const double mhz = qb::cpu_mhz();
+    double mhz = qb::measured_cpu_mhz();
+    const bool measured = mhz > 0;
+    if (!measured) mhz = qb::cpu_mhz();
     if (mhz <= 0) return 0;
     const int cores = qb::physical_cores_for_threads(threads > 0 ? threads : info.compute_units);
     if (cores <= 0) return 0;
-    *how = fmt("%s %d MACs/clk/core x %d cores x %.0f MHz", which, macs_per_clk, cores, mhz);
+    *how = fmt("%s %d MACs/clk/core x %d cores x %.0f MHz%s", which, macs_per_clk, cores, mhz,
+               measured ? " measured" : "");
     return 2.0 * macs_per_clk * cores * mhz * 1e-3;
 }
 
