@@ -386,7 +386,8 @@ private:
                 // U8X4 (VNNI) flips the sign bit: x + 128 as u8; S8X4 (NEON) keeps x
                 uint8_t* dp = dst + m * pb_;
                 const uint8_t flip = fmt_ == WORD_U8X4 ? 0x80u : 0u;
-                for (int64_t i = 0; i < bytes; ++i) dp[i] = uint8_t(uint8_t(sp[i]) ^ flip);
+                if (flip && k_->flip_copy) k_->flip_copy(reinterpret_cast<const uint8_t*>(sp), dp, bytes);
+                else for (int64_t i = 0; i < bytes; ++i) dp[i] = uint8_t(uint8_t(sp[i]) ^ flip);
             }
             m += count;
         }
@@ -430,7 +431,8 @@ private:
             uint8_t* dst = row + s.pad_left * pb_;
             if (G_ == 1) {
                 const int64_t nbytes = int64_t(s.in_w) * c4;
-                for (int64_t i = 0; i < nbytes; ++i) dst[i] = uint8_t(src[i] ^ flip);
+                if (flip && k_->flip_copy) k_->flip_copy(src, dst, nbytes);
+                else for (int64_t i = 0; i < nbytes; ++i) dst[i] = uint8_t(src[i] ^ flip);
                 return;
             }
             for (int32_t x = 0; x < s.in_w; ++x) {

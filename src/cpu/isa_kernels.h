@@ -140,6 +140,9 @@ struct IsaKernels {
     void (*dw_word_pack_row)(const DwWordParams&, const int8_t* src, uint8_t* dst, int32_t c0, int32_t c1) = nullptr;
     void (*dw_word_row)(const DwWordParams&, const uint8_t* const* rows, void* out, int32_t oy, int32_t c0,
                         int32_t c1) = nullptr;
+    // dst[i] = src[i] ^ 0x80 for i < bytes (the u8 input words of WORD_U8X4) at the ISA's
+    // vector width; nullptr: the generic loop
+    void (*flip_copy)(const uint8_t* src, uint8_t* dst, int64_t bytes) = nullptr;
     // The kernels take OutParams::requant_form RQ_ONE_SHIFT*: ONE_SHIFT_SIGNED (AVX-512's
     // 64-bit arithmetic shift) or ONE_SHIFT_UNSIGNED (logical shifts, see OutParams::ybias)
     int32_t one_shift_requant = ONE_SHIFT_NONE;

@@ -430,6 +430,22 @@ void gemm_range(const GemmParams& gp, const uint8_t* in, void* out, int32_t g, i
     for (int64_t m = m_begin; m < m_end; m += P) gemm_tile<W, OB, P>(gp, in, out, g, blk0, m, m_end);
 }
 
+// dst[i] = src[i] ^ 0x80 (IsaKernels::flip_copy), one vector at a time
+void flip_copy_impl(const uint8_t* src, uint8_t* dst, int64_t bytes) {
+    int64_t i = 0;
+#if QGPU_X86_WIDTH == 512
+    const __m512i f = _mm512_set1_epi8(char(0x80));
+    for (; i + 64 <= bytes; i += 64)
+        _mm512_storeu_si512(dst + i, _mm512_xor_si512(_mm512_loadu_si512(src + i), f));
+#else
+    const __m256i f = _mm256_set1_epi8(char(0x80));
+    for (; i + 32 <= bytes; i += 32)
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + i),
+                            _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + i)), f));
+#endif
+    for (; i < bytes; ++i) dst[i] = uint8_t(src[i] ^ 0x80u);
+}
+
 // Depthwise output row: P pixels x L channels at a time, float FMA on the padded float input.
 // For int8 convs the products and sums are integers below 2^24 (kernel <= 518 taps), so float
 // arithmetic is exact.
