@@ -137,7 +137,7 @@ struct OutArrays {
         const bool folded = plan.qmin >= op->zp;
         k64.assign(size_t(entries), 0);
         s64.assign(size_t(entries), 0);
-        ybias.assign(size_t(entries), 0);
+        if (kind == ONE_SHIFT_UNSIGNED) ybias.assign(size_t(entries), 0);
         for (int64_t i = 0; i < entries; ++i) {
             const int64_t lane = i % lanes, at = i - lane + (lane % 2 ? lanes / 2 : 0) + lane / 2;
             const int32_t c = chan(i);
@@ -156,7 +156,7 @@ struct OutArrays {
         op->requant_form = folded ? RQ_ONE_SHIFT_FOLDED : RQ_ONE_SHIFT;
         op->k64 = k64.data();
         op->s64 = s64.data();
-        op->ybias = ybias.data();
+        op->ybias = kind == ONE_SHIFT_UNSIGNED ? ybias.data() : nullptr;
     }
 };
 
@@ -364,6 +364,14 @@ private:
             }
     }
 
+    // Whole NHWC4 pixels into the byte word formats: U8X4 (VNNI) flips the sign bit, x + 128
+    // as u8 (at the ISA's vector width where it has one); S8X4 (NEON) keeps x.
+    void copy_words(const uint8_t* src, uint8_t* dst, int64_t bytes) const {
+        if (fmt_ == WORD_S8X4) std::memcpy(dst, src, size_t(bytes));
+        else if (k_->flip_copy) k_->flip_copy(src, dst, bytes);
+        else for (int64_t i = 0; i < bytes; ++i) dst[i] = uint8_t(src[i] ^ 0x80u);
+    }
+
     // Direct 1x1 convs: the input pixels of output pixels [m0, m1) of image img, in output
     // order at `dst` (the image's copy), in the int8 word format.
     void pack_pixels(const void* in, uint8_t* dst, int32_t img, int64_t m0, int64_t m1) const {
@@ -383,11 +391,7 @@ private:
                 int16_t* dp = reinterpret_cast<int16_t*>(dst + m * pb_);
                 for (int64_t i = 0; i < bytes; ++i) dp[i] = int16_t(sp[i] - zx);
             } else {
-                // U8X4 (VNNI) flips the sign bit: x + 128 as u8; S8X4 (NEON) keeps x
-                uint8_t* dp = dst + m * pb_;
-                const uint8_t flip = fmt_ == WORD_U8X4 ? 0x80u : 0u;
-                if (flip && k_->flip_copy) k_->flip_copy(reinterpret_cast<const uint8_t*>(sp), dp, bytes);
-                else for (int64_t i = 0; i < bytes; ++i) dp[i] = uint8_t(uint8_t(sp[i]) ^ flip);
+                copy_words(reinterpret_cast<const uint8_t*>(sp), dst + m * pb_, bytes);
             }
             m += count;
         }
@@ -430,9 +434,7 @@ private:
             const uint8_t* src = static_cast<const uint8_t*>(in) + nhwc4_offset(s.in_h, s.in_w, c4, img, iy, 0, 0);
             uint8_t* dst = row + s.pad_left * pb_;
             if (G_ == 1) {
-                const int64_t nbytes = int64_t(s.in_w) * c4;
-                if (flip && k_->flip_copy) k_->flip_copy(src, dst, nbytes);
-                else for (int64_t i = 0; i < nbytes; ++i) dst[i] = uint8_t(src[i] ^ flip);
+                copy_words(src, dst, int64_t(s.in_w) * c4);
                 return;
             }
             for (int32_t x = 0; x < s.in_w; ++x) {
@@ -664,8 +666,8 @@ public:
             const int32_t img = int32_t(job / bands), b = int32_t(job % bands);
             // this band's ring of packed rows: padded row y lives in slot y % ring_, tagged by y
             uint8_t* ring = packed + size_t(job) * size_t(ring_ * rowb_);
-            // the task's own bookkeeping (shared arrays put two threads' entries on one cache
-            // line, written every row: mv2_dw on two threads ran 2x slower than on one)
+            // the task's own bookkeeping: in arrays shared by all tasks, two threads' entries
+            // fell on one cache line, written every row
             std::vector<int32_t> tag(size_t(ring_), -1);
             std::vector<const uint8_t*> rows_v(size_t(s.kernel_h));
             const uint8_t** rows = rows_v.data();
