@@ -1,5 +1,7 @@
 #include "conv_cases.h"
 
+#include <catch2/catch.hpp>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
@@ -223,10 +225,32 @@ std::vector<GpuTarget> gpu_targets() {
             {QGPU_BACKEND_OPENCL, nullptr, "opencl default"}};
 }
 
-qgpu_context open_gpu_target(const GpuTarget& t, std::string* why, bool* required) {
-    qgpu_context ctx = make_context(t.backend, t.variant, 1, why);
-    *required = !ctx && strict_backends() && !(t.variant && why->find("variant") != std::string::npos);
-    return ctx;
+qgpu_context open_gpu_target(const GpuTarget& t) {
+    std::string why;
+    qgpu_context ctx = make_context(t.backend, t.variant, 1, &why);
+    if (ctx) return ctx;
+    if (strict_backends() && !(t.variant && why.find("variant") != std::string::npos))
+        FAIL(t.name << " must run under QGPU_TEST_STRICT=1: " << why);
+    WARN("skipped " << t.name << ": " << why);
+    return nullptr;
+}
+
+std::vector<std::string> ncnn_output_blobs(const std::string& param_path) {
+    std::ifstream f(param_path);
+    std::string line;
+    std::vector<std::string> blobs;
+    std::getline(f, line);  // magic
+    std::getline(f, line);  // layer and blob counts
+    while (std::getline(f, line)) {  // "type name n_in n_out in... out... params"
+        std::istringstream in(line);
+        std::string type, name, blob;
+        int nin = 0, nout = 0;
+        if (!(in >> type >> name >> nin >> nout)) continue;
+        for (int k = 0; k < nin; ++k) in >> blob;
+        for (int k = 0; k < nout; ++k)
+            if (in >> blob) blobs.push_back(blob);
+    }
+    return blobs;
 }
 
 }  // namespace cases

@@ -80,8 +80,11 @@ struct GpuTarget {
     std::string name;
 };
 std::vector<GpuTarget> gpu_targets();
-// A one-thread context for `t`, or nullptr with *why. *required is set when the test must fail
-// rather than skip (strict mode, and not merely a variant this device lacks).
-qgpu_context open_gpu_target(const GpuTarget& t, std::string* why, bool* required);
+// A one-thread context for `t`, or nullptr after a "skipped" warning; in strict mode a missing
+// backend fails the test instead (not merely a variant this device lacks).
+qgpu_context open_gpu_target(const GpuTarget& t);
+
+// Every blob an ncnn .param file names as a layer output, in file order (empty if unreadable).
+std::vector<std::string> ncnn_output_blobs(const std::string& param_path);
 
 }  // namespace cases

@@ -521,25 +521,6 @@ namespace {
 
 const std::string kModels = std::string(QGPU_SHARED_DIR) + "/models/";
 
-// Every blob an ncnn .param names as a layer output.
-std::vector<std::string> param_blobs(const std::string& path) {
-    std::ifstream f(path);
-    std::string line;
-    std::vector<std::string> blobs;
-    std::getline(f, line);  // magic
-    std::getline(f, line);  // layer and blob counts
-    while (std::getline(f, line)) {
-        std::istringstream in(line);
-        std::string type, name, blob;
-        int nin = 0, nout = 0;
-        if (!(in >> type >> name >> nin >> nout)) continue;
-        for (int k = 0; k < nin; ++k) in >> blob;
-        for (int k = 0; k < nout; ++k)
-            if (in >> blob) blobs.push_back(blob);
-    }
-    return blobs;
-}
-
 struct NetHandle {
     qgpu_net net = nullptr;
     ~NetHandle() { qgpu_net_destroy(net); }
@@ -581,7 +562,7 @@ TEST_CASE("opencl ops: SqueezeNet int8 on OpenCL equals the CPU blob for blob", 
         REQUIRE(qgpu_net_run(n->net) == QGPU_OK);
     }
     size_t compared = 0;
-    for (const std::string& blob : param_blobs(param)) {
+    for (const std::string& blob : cases::ncnn_output_blobs(param)) {
         int32_t shape[4];
         if (qgpu_net_get_blob_shape(a.net, blob.c_str(), shape) != QGPU_OK) continue;
         const size_t count = size_t(shape[0]) * size_t(shape[1]) * size_t(shape[2]) * size_t(shape[3]);

@@ -602,8 +602,7 @@ std::vector<std::vector<float>> squeezenet_blobs(qgpu_context ctx, const std::ve
 TEST_CASE("vulkan net: SqueezeNet int8 blobs identical to the CPU run (softmax within tolerance)",
           "[vulkan][ops][net]") {
     const std::string dir = std::string(QGPU_SHARED_DIR) + "/models/squeezenet/";
-    std::ifstream param(dir + "squeezenet_v1.1.param");
-    if (!param) {
+    if (!std::ifstream(dir + "squeezenet_v1.1.param")) {
         WARN("skipped: " << dir << " not found");
         return;
     }
@@ -611,20 +610,7 @@ TEST_CASE("vulkan net: SqueezeNet int8 blobs identical to the CPU run (softmax w
     VULKAN_OR_SKIP(vk);
     Ctx cpu(QGPU_BACKEND_CPU);
     REQUIRE(cpu.ctx);
-    // the output blob names of every layer: "type name n_in n_out in... out... params"
-    std::vector<std::string> blobs;
-    std::string line;
-    std::getline(param, line);
-    std::getline(param, line);
-    while (std::getline(param, line)) {
-        std::istringstream ls(line);
-        std::string type, name, blob;
-        int nin = 0, nout = 0;
-        if (!(ls >> type >> name >> nin >> nout)) continue;
-        for (int i = 0; i < nin; ++i) ls >> blob;
-        for (int i = 0; i < nout; ++i)
-            if (ls >> blob) blobs.push_back(blob);
-    }
+    const std::vector<std::string> blobs = cases::ncnn_output_blobs(dir + "squeezenet_v1.1.param");
     REQUIRE(blobs.size() > 60);
     int w = 0, h = 0;
     std::vector<unsigned char> rgb;
