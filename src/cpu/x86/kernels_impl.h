@@ -351,8 +351,9 @@ inline void out_float(const OutParams& op, VF y, size_t pidx, float* dst, int64_
 
 // int8 output of a GEMM tile: block by block, the block's requantize parameters in registers.
 template <int kStage, int OB, int P>
-inline void store_tile_int8(const GemmParams& gp, const VI (&acc)[OB][P], int8_t* out, int32_t g, int32_t blk0,
+__attribute__((always_inline)) inline void store_tile_int8(const GemmParams& gp, const VI (&acc)[OB][P], int8_t* out, int32_t g, int32_t blk0,
                             int64_t m, int np) {
+#pragma GCC unroll 8
     for (int ob = 0; ob < OB; ++ob) {
         const int32_t blk = blk0 + ob;
         const size_t pidx = size_t(int64_t(g) * gp.blocks_per_group + blk) * L;
@@ -363,8 +364,10 @@ inline void store_tile_int8(const GemmParams& gp, const VI (&acc)[OB][P], int8_t
         // compile-time bounds and a guard, so acc[][] stays in registers; whole tiles of whole
         // blocks (nearly all) without the per-pixel guard and the partial-store test
         if (np == P && n == L) {
+#pragma GCC unroll 16
             for (int p = 0; p < P; ++p) out_int8_q<kStage>(q, acc[ob][p], dst + p * gp.out_c4, L);
         } else {
+#pragma GCC unroll 16
             for (int p = 0; p < P; ++p)
                 if (p < np) out_int8_q<kStage>(q, acc[ob][p], dst + p * gp.out_c4, n);
         }
@@ -372,10 +375,13 @@ inline void store_tile_int8(const GemmParams& gp, const VI (&acc)[OB][P], int8_t
 }
 
 // One GEMM tile: P output pixels [m, m + P) (clamped to m_end) x OB blocks of L channels.
-// Packed weights of the block group: [tap][word][OB][L lanes x 4 bytes].
-template <class W, int OB, int P>
-inline void gemm_tile(const GemmParams& gp, const uint8_t* in, void* out, int32_t g, int32_t blk0,
-                      int64_t m, int64_t m_end) {
+// Packed weights of the block group: [tap][word][OB][L lanes x 4 bytes]. kStage: the int8
+// output stage (with_stage), or -1 for the float outputs; fixed per range so that the tile's
+// output stage is inlined and the accumulators never leave the registers (behind a per-tile
+// dispatch they went through the stack: 24 zmm stores and loads per tile).
+template <class W, int OB, int P, int kStage>
+__attribute__((always_inline)) inline void gemm_tile(const GemmParams& gp, const uint8_t* in, void* out,
+                                                     int32_t g, int32_t blk0, int64_t m, int64_t m_end) {
     const uint8_t* base[P];
     for (int p = 0; p < P; ++p) base[p] = in + gp.pix_off[m + p < m_end ? m + p : m_end - 1];
     typename W::VA acc[OB][P];
@@ -399,13 +405,9 @@ inline void gemm_tile(const GemmParams& gp, const uint8_t* in, void* out, int32_
         }
     }
     const int np = int(imin64(P, m_end - m));
-    if constexpr (!W::kFloat) {
-        if (gp.out.mode == OUT_INT8) {
-            with_stage(gp.out, [&](auto stage) {
-                store_tile_int8<decltype(stage)::value, OB, P>(gp, acc, static_cast<int8_t*>(out), g, blk0, m, np);
-            });
-            return;
-        }
+    if constexpr (kStage >= 0) {
+        store_tile_int8<kStage, OB, P>(gp, acc, static_cast<int8_t*>(out), g, blk0, m, np);
+        return;
     }
     for (int ob = 0; ob < OB; ++ob) {
         const int32_t blk = blk0 + ob;
@@ -415,8 +417,6 @@ inline void gemm_tile(const GemmParams& gp, const uint8_t* in, void* out, int32_
         for (int p = 0; p < np; ++p) {
             if constexpr (W::kFloat) {
                 out_float(gp.out, acc[ob][p], pidx, static_cast<float*>(out) + oc0 * gp.M + m + p, gp.M, n);
-            } else if (gp.out.mode == OUT_INT8) {
-                out_int8(gp.out, acc[ob][p], pidx, static_cast<int8_t*>(out) + (m + p) * gp.out_c4 + oc0, n);
             } else {
                 const VF y = Ops::i2f(Ops::addi(acc[ob][p], Ops::loadi(gp.out.add + pidx)));
                 out_float(gp.out, y, pidx, static_cast<float*>(out) + oc0 * gp.M + m + p, gp.M, n);
@@ -428,7 +428,16 @@ inline void gemm_tile(const GemmParams& gp, const uint8_t* in, void* out, int32_
 template <class W, int OB, int P>
 void gemm_range(const GemmParams& gp, const uint8_t* in, void* out, int32_t g, int32_t blk0,
                 int64_t m_begin, int64_t m_end) {
-    for (int64_t m = m_begin; m < m_end; m += P) gemm_tile<W, OB, P>(gp, in, out, g, blk0, m, m_end);
+    if constexpr (!W::kFloat) {
+        if (gp.out.mode == OUT_INT8) {
+            with_stage(gp.out, [&](auto stage) {
+                constexpr int S = decltype(stage)::value;
+                for (int64_t m = m_begin; m < m_end; m += P) gemm_tile<W, OB, P, S>(gp, in, out, g, blk0, m, m_end);
+            });
+            return;
+        }
+    }
+    for (int64_t m = m_begin; m < m_end; m += P) gemm_tile<W, OB, P, -1>(gp, in, out, g, blk0, m, m_end);
 }
 
 // dst[i] = src[i] ^ 0x80 (IsaKernels::flip_copy), one vector at a time
