@@ -3,6 +3,7 @@
 // neighbour's tasks, the pool resizes between jobs, and concurrent callers take turns.
 #include <catch2/catch.hpp>
 #include <atomic>
+#include <chrono>
 #include <thread>
 #include <vector>
 
@@ -45,6 +46,26 @@ TEST_CASE("cpu thread pool runs every task exactly once", "[cpu-pool]") {
             sum.fetch_add(local.load());
         }
         CHECK(sum.load() > 0);
+    }
+}
+
+TEST_CASE("cpu thread pool: a thread that finishes its range takes over the rest of the others'", "[cpu-pool]") {
+    // each thread starts on its own contiguous range of task indices; make the caller's range
+    // slow (its first tasks sleep) so that the workers run out of their own work and steal
+    for (int threads : {2, 3}) {
+        ThreadPool pool(threads);
+        for (int64_t count : {4, 9, 40}) {
+            std::vector<std::atomic<int>> hits(static_cast<size_t>(count));
+            for (auto& h : hits) h.store(0);
+            pool.parallel_for(count, [&](int64_t i) {
+                if (i < 2) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+                hits[size_t(i)].fetch_add(1);
+            });
+            for (int64_t i = 0; i < count; ++i) {
+                INFO(count << " tasks on " << threads << " threads, index " << i);
+                REQUIRE(hits[size_t(i)].load() == 1);
+            }
+        }
     }
 }
 

@@ -32,7 +32,8 @@ void ThreadPool::start(int32_t threads) {
     // each worker starts from the generation current now, so it cannot miss a job published
     // before it first runs
     const uint32_t current = uint32_t(state_.load() >> 32);
-    for (int32_t i = 1; i < threads; ++i) workers_.emplace_back([this, current] { worker_loop(current); });
+    slots_ = std::vector<Slot>(size_t(threads < 1 ? 1 : threads));
+    for (int32_t i = 1; i < threads; ++i) workers_.emplace_back([this, i, current] { worker_loop(i, current); });
 }
 
 void ThreadPool::stop() {
@@ -58,19 +59,22 @@ constexpr uint64_t kInsideMask = kClosed - 1;
 uint32_t generation_of(uint64_t state) { return uint32_t(state >> 32); }
 }  // namespace
 
-// Takes task indices one at a time until none is left (dynamic scheduling: uneven tasks
-// balance themselves); claiming is one atomic add.
-void ThreadPool::run_tasks() {
+// Runs the tasks of the thread's own range one at a time, then whatever is left of the other
+// ranges (claiming a task is one atomic add on its range's counter).
+void ThreadPool::run_tasks(int32_t slot) {
     const std::function<void(int64_t)>& task = *task_;
-    const int64_t count = count_;
-    for (;;) {
-        const int64_t i = next_.fetch_add(1, std::memory_order_relaxed);
-        if (i >= count) return;
-        task(i);
+    const int32_t n = int32_t(slots_.size());
+    for (int32_t k = 0; k < n; ++k) {
+        Slot& r = slots_[size_t((slot + k) % n)];
+        for (;;) {
+            const int64_t i = r.next.fetch_add(1, std::memory_order_relaxed);
+            if (i >= r.end) break;
+            task(i);
+        }
     }
 }
 
-void ThreadPool::worker_loop(uint32_t seen) {
+void ThreadPool::worker_loop(int32_t slot, uint32_t seen) {
     for (;;) {
         // poll for a while (lock-free), then sleep until the next job. sleeping_ and state_
         // are seq_cst on both sides: either the owner sees the sleeper and notifies, or the
@@ -100,7 +104,7 @@ void ThreadPool::worker_loop(uint32_t seen) {
         }
         seen = generation_of(s);
         if (!joined) continue;
-        run_tasks();
+        run_tasks(slot);
         if ((state_.fetch_sub(1) & kInsideMask) == 1 && owner_sleeping_.load()) {
             std::lock_guard<std::mutex> lock(mutex_);  // the owner is in wait() or sees 0 inside
             done_.notify_all();
@@ -117,7 +121,11 @@ void ThreadPool::parallel_for(int64_t count, const std::function<void(int64_t)>&
     }
     task_ = &task;
     count_ = count;
-    next_.store(0, std::memory_order_relaxed);
+    const int64_t n = int64_t(slots_.size());
+    for (int64_t k = 0; k < n; ++k) {
+        slots_[size_t(k)].next.store(count * k / n, std::memory_order_relaxed);
+        slots_[size_t(k)].end = count * (k + 1) / n;
+    }
     // open the job: the next generation, nobody inside (the last job is closed and empty)
     const uint32_t gen = generation_of(state_.load()) + 1;
     state_.store(uint64_t(gen) << 32);  // seq_cst: publishes the job and pairs with sleeping_
@@ -125,7 +133,7 @@ void ThreadPool::parallel_for(int64_t count, const std::function<void(int64_t)>&
         { std::lock_guard<std::mutex> lock(mutex_); }
         wake_.notify_all();
     }
-    run_tasks();
+    run_tasks(0);
     // every task is handed out: close the job once no worker is inside (one still running a
     // task must finish first; one that has not joined yet never will)
     const auto until = std::chrono::steady_clock::now() + kSpin;
