@@ -258,10 +258,6 @@ public:
         const ConvShape& s = plan_.shape;
         const int32_t n = input.desc.n;
         std::lock_guard<std::mutex> lock(mutex_);
-        uint8_t* packed = scratch_.get(size_t(ib_) * size_t(n));
-        if (!packed)
-            return failf(QGPU_ERROR_OUT_OF_MEMORY, "cpu: cannot allocate %lld bytes of scratch",
-                         static_cast<long long>(ib_ * n));
         const void* in = host_data(input);
         // Task count: a multiple of the thread count, up to 8 per thread, each task at least
         // kTaskMacs (a few microseconds: dispatch and wake-up cost far less).
@@ -269,6 +265,25 @@ public:
         const int64_t threads = pool_->size();
         const int64_t macs = int64_t(n) * G_ * M_ * cout_g_ * taps_ * words_ * cpw_;
         const int64_t want = macs < kInlineMacs ? 1 : threads * std::min<int64_t>(8, std::max<int64_t>(1, macs / (threads * kTaskMacs)));
+        // tasks: (image, group, block group, pixel chunk), chunks sized for `want` tasks; direct
+        // 1x1 convs: (image, pixel chunk), each running every block group on its strips
+        const int64_t nbg = int64_t(bgroups_.size());
+        const int64_t ubg = direct_ ? 1 : nbg;
+        const int64_t units = int64_t(n) * G_ * ubg;
+        const int64_t quant = k_->tile_quant;
+        int64_t chunks = std::max<int64_t>(1, std::min(ceil_div(want, units), ceil_div(M_, quant)));
+        const int64_t chunk = ceil_div(ceil_div(M_, chunks), quant) * quant;
+        chunks = ceil_div(M_, chunk);
+        // direct 1x1 convs pack strip by strip into a small buffer of their own per task, reused
+        // for every strip (it stays in L1; a whole-image copy sent as many bytes as the input
+        // through L2 again: sq_squeeze, mv2_project); the others pack the whole padded input
+        const int64_t strip = 2 * quant;  // pixels: a few KiB of packed input
+        const int64_t strip_bytes = (strip * pb_ + 63) & ~int64_t(63);
+        const int64_t scratch_bytes = direct_ ? units * chunks * strip_bytes : ib_ * n;
+        uint8_t* packed = scratch_.get(size_t(scratch_bytes));
+        if (!packed)
+            return failf(QGPU_ERROR_OUT_OF_MEMORY, "cpu: cannot allocate %lld bytes of scratch",
+                         static_cast<long long>(scratch_bytes));
         if (!direct_) {
             const int64_t pack_rows = int64_t(n) * G_ * hp_;
             const int64_t pack_tasks = want == 1 ? 1 : std::min(pack_rows, threads * 2);
@@ -280,16 +295,6 @@ public:
                 }
             });
         }
-
-        // tasks: (image, group, block group, pixel chunk), chunks sized for `want` tasks; direct
-        // 1x1 convs: (image, pixel chunk), each running every block group on its strips
-        const int64_t nbg = int64_t(bgroups_.size());
-        const int64_t ubg = direct_ ? 1 : nbg;
-        const int64_t units = int64_t(n) * G_ * ubg;
-        const int64_t quant = k_->tile_quant;
-        int64_t chunks = std::max<int64_t>(1, std::min(ceil_div(want, units), ceil_div(M_, quant)));
-        const int64_t chunk = ceil_div(ceil_div(M_, chunks), quant) * quant;
-        chunks = ceil_div(M_, chunk);
         const bool int8_out = gp_.out.mode == OUT_INT8;
         void* out = host_data(output);
         const auto gemm = fmt_ == WORD_F32 ? k_->gemm_f32 : k_->gemm_int;
@@ -300,15 +305,19 @@ public:
             const int64_t m0 = mc * chunk, m1 = std::min(M_, m0 + chunk);
             void* out_img = int8_out ? static_cast<void*>(static_cast<int8_t*>(out) + int64_t(img) * M_ * gp_.out_c4)
                                      : static_cast<void*>(static_cast<float*>(out) + int64_t(img) * s.out_c * M_);
-            uint8_t* in_g = packed + int64_t(img) * ib_ + int64_t(g) * gb_;
             if (direct_) {
-                const int64_t strip = 2 * quant;  // pixels: a few KiB of packed input
+                uint8_t* buf = packed + job * strip_bytes;
                 for (int64_t a = m0; a < m1; a += strip) {
                     const int64_t b = std::min(m1, a + strip);
-                    pack_pixels(in, in_g, img, a, b);
-                    for (const auto& bgp : bgroups_) gemm(gp_, in_g, out_img, g, bgp.first, bgp.second, a, b);
+                    pack_pixels(in, buf, img, a, b);
+                    // the kernels read pixel m at in + pix_off[m] = in + m * pb_: the strip's
+                    // first pixel, a, is at buf (address arithmetic only; nothing is read
+                    // outside the buffer)
+                    const uint8_t* in_strip = reinterpret_cast<const uint8_t*>(reinterpret_cast<uintptr_t>(buf) - uintptr_t(a * pb_));
+                    for (const auto& bgp : bgroups_) gemm(gp_, in_strip, out_img, g, bgp.first, bgp.second, a, b);
                 }
             } else {
+                const uint8_t* in_g = packed + int64_t(img) * ib_ + int64_t(g) * gb_;
                 gemm(gp_, in_g, out_img, g, bgroups_[size_t(bg)].first, bgroups_[size_t(bg)].second, m0, m1);
             }
             if (int8_out && g == G_ - 1 && (direct_ || bg == nbg - 1))
@@ -373,7 +382,7 @@ private:
     }
 
     // Direct 1x1 convs: the input pixels of output pixels [m0, m1) of image img, in output
-    // order at `dst` (the image's copy), in the int8 word format.
+    // order from `dst` on (pixel m0 first), in the int8 word format.
     void pack_pixels(const void* in, uint8_t* dst, int32_t img, int64_t m0, int64_t m1) const {
         const ConvShape& s = plan_.shape;
         const int64_t c4 = round_up4(s.in_c);  // == pb_ (groups == 1: whole NHWC4 pixels)
@@ -388,10 +397,10 @@ private:
             const int8_t* sp = src + (oy * s.stride_h * s.in_w + ox * s.stride_w) * c4;
             const int64_t bytes = count * c4;
             if (fmt_ == WORD_I16X2) {
-                int16_t* dp = reinterpret_cast<int16_t*>(dst + m * pb_);
+                int16_t* dp = reinterpret_cast<int16_t*>(dst + (m - m0) * pb_);
                 for (int64_t i = 0; i < bytes; ++i) dp[i] = int16_t(sp[i] - zx);
             } else {
-                copy_words(reinterpret_cast<const uint8_t*>(sp), dst + m * pb_, bytes);
+                copy_words(reinterpret_cast<const uint8_t*>(sp), dst + (m - m0) * pb_, bytes);
             }
             m += count;
         }
