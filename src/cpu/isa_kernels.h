@@ -120,7 +120,8 @@ struct IsaKernels {
     int32_t lanes;        // int32/float lanes per vector
     int32_t int8_format;  // WORD_U8X4 or WORD_I16X2
     int32_t max_blocks;   // most vector blocks of output channels one GEMM tile holds
-    int32_t tile_quant;   // pixel chunks should be multiples of this (every tile size divides it)
+    int32_t tile_quant;   // pixel chunks should be multiples of this (the widest tile of each
+                          // block count divides it; a range may choose a narrower one)
     // Output pixels [m_begin, m_end) of group g, blocks [blk0, blk0 + nb), one image.
     // `in` points at the packed input of group g of that image, `out` at the output image.
     void (*gemm_int)(const GemmParams&, const uint8_t* in, void* out, int32_t g, int32_t blk0,
