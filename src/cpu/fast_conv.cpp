@@ -13,6 +13,7 @@
 // kernels_impl.h).
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <mutex>
 
 #include "core/layout.h"
@@ -62,8 +63,9 @@ struct OutArrays {
     std::vector<int64_t> k64, s64;
 
     template <class ChanFn>
+    // extra_add (optional, per output channel): added to `add` (GemmConv's border rows)
     void build(const ConvPlan& plan, int32_t mode, int32_t format, int64_t entries, int32_t lanes,
-               int32_t one_shift, ChanFn chan, OutParams* op) {
+               int32_t one_shift, ChanFn chan, OutParams* op, const int32_t* extra_add = nullptr) {
         const size_t n = size_t(entries);
         add.assign(n, 0); m0.assign(n, 0); ls.assign(n, 0); rs.assign(n, 0);
         m0n.assign(n, 0); lsn.assign(n, 0); rsn.assign(n, 0); rmask.assign(n, 0); rmaskn.assign(n, 0);
@@ -80,8 +82,9 @@ struct OutArrays {
                                  : format == WORD_S8X4 ? zx * plan.weight_sums[cc]
                                                        : 0;
             scale[size_t(i)] = plan.dequant_scale[cc];
+            const int32_t extra = extra_add ? extra_add[cc] : 0;
             if (mode == OUT_INT8) {
-                add[size_t(i)] = plan.bias_q[cc] - corr;
+                add[size_t(i)] = plan.bias_q[cc] - corr + extra;
                 m0[size_t(i)] = plan.m0[cc];
                 ls[size_t(i)] = plan.shift[cc] > 0 ? plan.shift[cc] : 0;
                 rs[size_t(i)] = plan.shift[cc] > 0 ? 0 : -plan.shift[cc];
@@ -92,7 +95,7 @@ struct OutArrays {
                 rmaskn[size_t(i)] = int32_t((int64_t(1) << rsn[size_t(i)]) - 1);
                 if (ls[size_t(i)] > 0 || (plan.leaky() && lsn[size_t(i)] > 0)) any_left = 1;
             } else {
-                add[size_t(i)] = -corr;
+                add[size_t(i)] = -corr + extra;
             }
         }
         op->mode = mode;
@@ -252,6 +255,7 @@ public:
         gp_.cout_g = cout_g_;
         gp_.out_c = s.out_c;
         gp_.out_c4 = round_up4(s.out_c);
+        build_row_bands();
     }
 
     Status run(const TensorRef& input, const TensorRef& output) override {
@@ -318,7 +322,10 @@ public:
                 }
             } else {
                 const uint8_t* in_g = packed + int64_t(img) * ib_ + int64_t(g) * gb_;
-                gemm(gp_, in_g, out_img, g, bgroups_[size_t(bg)].first, bgroups_[size_t(bg)].second, m0, m1);
+                for (const RowBand& band : bands_) {
+                    const int64_t a = std::max(m0, band.m0), b = std::min(m1, band.m1);
+                    if (a < b) gemm(*band.gp, in_g, out_img, g, bgroups_[size_t(bg)].first, bgroups_[size_t(bg)].second, a, b);
+                }
             }
             if (int8_out && g == G_ - 1 && (direct_ || bg == nbg - 1))
                 fill_out_padding(plan_, static_cast<int8_t*>(out_img), m0, m1);
@@ -371,6 +378,75 @@ private:
                                 }
                             }
             }
+    }
+
+    // Output rows whose kernel window reaches into the top or bottom padding run only their
+    // valid kernel rows (as oneDNN does: on a 7x7 layer with 3x3 kernels that is 2 rows of 9
+    // taps in 7 less work). What the skipped taps would have added is a constant, since the
+    // padding rows hold one value in every byte: pad * (sum of those kernel rows' weights),
+    // folded into the output stage's `add`, so the bytes are the reference's.
+    void build_row_bands() {
+        const ConvShape& s = plan_.shape;
+        const bool skip = fmt_ != WORD_F32 && !direct_ && s.kernel_h > 1 && (s.pad_top > 0 || s.pad_bottom > 0);
+        const int32_t zx = plan_.input_quant.zero_point, kh = s.kernel_h;
+        const int64_t pad = fmt_ == WORD_U8X4 ? 128 + zx : fmt_ == WORD_S8X4 ? zx : 0;
+        const int32_t per_row = flat_ ? 1 : s.kernel_w;  // taps per kernel row
+        std::vector<int64_t> rowsum(size_t(s.out_c) * kh, 0);  // [c][ky]: sum of w over (ic, kx)
+        if (skip)
+            for (int32_t c = 0; c < s.out_c; ++c)
+                for (int32_t ic = 0; ic < cin_g_; ++ic)
+                    for (int32_t ky = 0; ky < kh; ++ky)
+                        for (int32_t kx = 0; kx < s.kernel_w; ++kx)
+                            rowsum[size_t(c) * kh + ky] +=
+                                plan_.weights_q[((size_t(c) * cin_g_ + ic) * kh + ky) * s.kernel_w + kx];
+        const int32_t L = k_->lanes, cout_g = cout_g_, nblocks = nblocks_;
+        for (int32_t oy = 0; oy < s.out_h; ++oy) {
+            const int32_t iy0 = oy * s.stride_h - s.pad_top;
+            int32_t lo = 0, hi = kh - 1;
+            while (lo < kh && iy0 + lo * s.dilation_h < 0) ++lo;
+            while (hi >= 0 && iy0 + hi * s.dilation_h >= s.in_h) --hi;
+            const GemmParams* gp = &gp_;
+            if (skip && lo <= hi && (lo > 0 || hi < kh - 1)) {
+                RowVariant* v = nullptr;
+                for (RowVariant& r : variants_)
+                    if (r.ky_lo == lo && r.ky_hi == hi) v = &r;
+                if (!v) {
+                    std::vector<int32_t> extra(size_t(s.out_c), 0);
+                    bool fits = true;
+                    for (int32_t c = 0; c < s.out_c; ++c) {
+                        int64_t e = 0;
+                        for (int32_t ky = 0; ky < kh; ++ky)
+                            if (ky < lo || ky > hi) e += pad * rowsum[size_t(c) * kh + ky];
+                        // (add = bias_q - correction + e must stay an int32, as the full-tap add is)
+                        const int64_t add = int64_t(plan_.bias_q.empty() ? 0 : plan_.bias_q[size_t(c)]) + e -
+                                            pad * int64_t(plan_.weight_sums[size_t(c)]);
+                        fits = fits && add >= INT32_MIN && add <= INT32_MAX;
+                        extra[size_t(c)] = int32_t(e);
+                    }
+                    if (fits) {
+                        variants_.emplace_back();
+                        v = &variants_.back();
+                        v->ky_lo = lo;
+                        v->ky_hi = hi;
+                        v->gp = gp_;
+                        v->gp.tap0 = lo * per_row;
+                        v->gp.taps = (hi - lo + 1) * per_row;
+                        v->gp.taps_packed = taps_;
+                        v->outs.build(plan_, out_mode(plan_), fmt_, int64_t(G_) * nblocks_ * L, L, k_->one_shift_requant,
+                                      [&](int64_t i) {
+                                          const int64_t gb = i / L, lane = i % L;
+                                          const int64_t g = gb / nblocks, local = (gb % nblocks) * L + lane;
+                                          return local < cout_g ? int32_t(g * cout_g + local) : -1;
+                                      },
+                                      &v->gp.out, extra.data());
+                    }
+                }
+                if (v) gp = &v->gp;
+            }
+            const int64_t m0 = int64_t(oy) * s.out_w, m1 = m0 + s.out_w;
+            if (!bands_.empty() && bands_.back().gp == gp) bands_.back().m1 = m1;
+            else bands_.push_back({m0, m1, gp});
+        }
     }
 
     // Whole NHWC4 pixels into the byte word formats: U8X4 (VNNI) flips the sign bit, x + 128
@@ -493,6 +569,19 @@ private:
     int32_t G_, cin_g_, cout_g_, fmt_, cpw_, esize_, words_, taps_, nblocks_;
     bool direct_ = false;  // 1x1 int8, no padding: packed per task, compact (pack_pixels)
     bool flat_ = false;    // few input channels: kernel rows read as byte runs (constructor)
+    // build_row_bands: border rows that skip their padding kernel rows, and which parameters
+    // each band of output pixels [m0, m1) runs with (in order, covering [0, M))
+    struct RowVariant {
+        int32_t ky_lo = 0, ky_hi = 0;
+        OutArrays outs;
+        GemmParams gp;
+    };
+    std::deque<RowVariant> variants_;  // (a deque: gp.out points into outs)
+    struct RowBand {
+        int64_t m0, m1;
+        const GemmParams* gp;
+    };
+    std::vector<RowBand> bands_;
     int64_t row_ = 0;      // bytes per packed row
     int64_t pb_, hp_, wp_, gb_, ib_, M_;
     std::vector<int64_t> tap_off_, pix_off_;

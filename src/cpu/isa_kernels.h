@@ -77,7 +77,9 @@ struct OutParams {
 
 struct GemmParams {
     int32_t words = 0;               // words per pixel of one group in the packed input
-    int32_t taps = 0;                // kernel_h * kernel_w
+    int32_t taps = 0;                // taps to run: tap0 .. tap0 + taps - 1
+    int32_t tap0 = 0;                // (a border row's valid kernel rows: fast_conv.cpp)
+    int32_t taps_packed = 0;         // taps in the packed weights (kernel_h * kernel_w; 0: taps)
     const int64_t* tap_off = nullptr;  // byte offset of each tap from the pixel's origin
     const int64_t* pix_off = nullptr;  // byte offset of each output pixel's origin [M]
     int64_t M = 0;                   // output pixels per image

@@ -176,9 +176,9 @@ inline void bcast_tile(const GemmParams& gp, const uint8_t* in, void* out, int32
     for (int ob = 0; ob < OB; ++ob)
         for (int p = 0; p < P; ++p) acc[ob][p] = D::zero();
     const int32_t words = gp.words, words4 = words & ~3;
-    const int64_t K = int64_t(gp.taps) * words;
-    const uint8_t* w = gp.weights + (int64_t(g) * gp.blocks_per_group + blk0) * K * 16;
-    for (int32_t t = 0; t < gp.taps; ++t) {
+    const int64_t K = int64_t(gp.taps_packed ? gp.taps_packed : gp.taps) * words;
+    const uint8_t* w = gp.weights + ((int64_t(g) * gp.blocks_per_group + blk0) * K + int64_t(gp.tap0) * words * OB) * 16;
+    for (int32_t t = gp.tap0; t < gp.tap0 + gp.taps; ++t) {
         const int64_t off = gp.tap_off[t];
         const uint8_t* a[P];
         for (int p = 0; p < P; ++p) a[p] = base[p] + off;
@@ -251,9 +251,11 @@ inline void mmla_tile(const GemmParams& gp, const uint8_t* in, void* out, int32_
         for (int c = 0; c < 2; ++c)
             for (int pp = 0; pp < PP; ++pp) acc[ob][c][pp] = vdupq_n_s32(0);
     const int32_t words = gp.words, pairs = words / 2;
-    const int64_t K = int64_t(gp.taps) * ((words + 1) / 2) * 2;
-    const int8_t* w = reinterpret_cast<const int8_t*>(gp.weights) + (int64_t(g) * gp.blocks_per_group + blk0) * K * 16;
-    for (int32_t t = 0; t < gp.taps; ++t) {
+    const int64_t wpt = (words + 1) / 2 * 2;  // packed words per tap
+    const int64_t K = int64_t(gp.taps_packed ? gp.taps_packed : gp.taps) * wpt;
+    const int8_t* w = reinterpret_cast<const int8_t*>(gp.weights) +
+                      ((int64_t(g) * gp.blocks_per_group + blk0) * K + int64_t(gp.tap0) * wpt * OB) * 16;
+    for (int32_t t = gp.tap0; t < gp.tap0 + gp.taps; ++t) {
         const int64_t off = gp.tap_off[t];
         const int8_t* a[P];
         for (int p = 0; p < P; ++p) a[p] = reinterpret_cast<const int8_t*>(base[p] + off);

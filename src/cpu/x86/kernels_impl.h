@@ -388,9 +388,9 @@ __attribute__((always_inline)) inline void gemm_tile(const GemmParams& gp, const
     for (int ob = 0; ob < OB; ++ob)
         for (int p = 0; p < P; ++p) acc[ob][p] = W::zero();
     const int32_t words = gp.words;
-    const int64_t K = int64_t(gp.taps) * words;
-    const uint8_t* w = gp.weights + (int64_t(g) * gp.blocks_per_group + blk0) * K * W::VB;
-    for (int32_t t = 0; t < gp.taps; ++t) {
+    const int64_t K = int64_t(gp.taps_packed ? gp.taps_packed : gp.taps) * words;
+    const uint8_t* w = gp.weights + ((int64_t(g) * gp.blocks_per_group + blk0) * K + int64_t(gp.tap0) * words * OB) * W::VB;
+    for (int32_t t = gp.tap0; t < gp.tap0 + gp.taps; ++t) {
         const int64_t off = gp.tap_off[t];
         const uint8_t* a[P];
         for (int p = 0; p < P; ++p) a[p] = base[p] + off;
