@@ -234,8 +234,7 @@ public:
 
         const int32_t L = k->lanes;
         nblocks_ = int32_t(ceil_div(cout_g_, L));
-        const int64_t ngroups = ceil_div(nblocks_, k->max_blocks);
-        const int32_t ob = int32_t(ceil_div(nblocks_, ngroups));
+        const int32_t ob = block_group_size();
         for (int32_t b0 = 0; b0 < nblocks_; b0 += ob) bgroups_.push_back({b0, std::min(ob, nblocks_ - b0)});
         pack_weights();
 
@@ -276,7 +275,10 @@ public:
         const int64_t units = int64_t(n) * G_ * ubg;
         const int64_t quant = k_->tile_quant;
         int64_t chunks = std::max<int64_t>(1, std::min(ceil_div(want, units), ceil_div(M_, quant)));
-        const int64_t chunk = ceil_div(ceil_div(M_, chunks), quant) * quant;
+        // chunks of whole tiles; of whole rows where border rows run their own parameters and
+        // rows are short (a chunk end inside a 7-pixel row cost a partial tile on each side)
+        const int64_t unit_px = bands_.size() > 1 && s.out_w <= 2 * quant ? s.out_w : quant;
+        const int64_t chunk = ceil_div(ceil_div(M_, chunks), unit_px) * unit_px;
         chunks = ceil_div(M_, chunk);
         // direct 1x1 convs pack strip by strip into a small buffer of their own per task, reused
         // for every strip (it stays in L1; a whole-image copy sent as many bytes as the input
@@ -380,6 +382,50 @@ private:
             }
     }
 
+    // The kernel rows [lo, hi] of output row oy that read image rows (the others read padding).
+    void valid_kernel_rows(int32_t oy, int32_t* lo, int32_t* hi) const {
+        const ConvShape& s = plan_.shape;
+        const int32_t iy0 = oy * s.stride_h - s.pad_top;
+        *lo = 0;
+        *hi = s.kernel_h - 1;
+        while (*lo < s.kernel_h && iy0 + *lo * s.dilation_h < 0) ++*lo;
+        while (*hi >= 0 && iy0 + *hi * s.dilation_h >= s.in_h) --*hi;
+    }
+    bool skips_border_rows() const {
+        const ConvShape& s = plan_.shape;
+        return fmt_ != WORD_F32 && !direct_ && s.kernel_h > 1 && (s.pad_top > 0 || s.pad_bottom > 0);
+    }
+
+    // Blocks per block group: the ISA's most, or one fewer where its tiles then waste fewer
+    // pixel slots on the rows of equal kernel-row count (build_row_bands): a 7 x 7 layer in
+    // 7-pixel tiles of 3 blocks instead of 5 + 2 of 4 blocks; measured 9 % faster on r18_l4.
+    // The wider groups read weights more economically (3 % on big layers), hence the margin.
+    int32_t block_group_size() const {
+        const ConvShape& s = plan_.shape;
+        const int32_t most = k_->max_blocks;
+        const auto groups_of = [&](int32_t size) { return int32_t(ceil_div(nblocks_, ceil_div(nblocks_, size))); };
+        if (!k_->tile_slots || most < 3 || direct_) return groups_of(most);
+        // runs of output rows with the same number of valid kernel rows
+        std::vector<std::pair<int64_t, int32_t>> runs;  // (pixels, kernel rows)
+        for (int32_t oy = 0; oy < s.out_h; ++oy) {
+            int32_t lo = 0, hi = s.kernel_h - 1;
+            if (skips_border_rows()) valid_kernel_rows(oy, &lo, &hi);
+            const int32_t rows = lo <= hi ? hi - lo + 1 : s.kernel_h;
+            if (!runs.empty() && runs.back().second == rows) runs.back().first += s.out_w;
+            else runs.push_back({s.out_w, rows});
+        }
+        const auto cost = [&](int32_t size) {
+            double c = 0;
+            for (int32_t b0 = 0; b0 < nblocks_; b0 += size) {
+                const int32_t nb = std::min(size, nblocks_ - b0);
+                for (const auto& r : runs) c += double(k_->tile_slots(nb, r.first)) * r.second * nb;
+            }
+            return c;
+        };
+        const int32_t a = groups_of(most), b = groups_of(most - 1);
+        return b < a && cost(b) * 1.03 < cost(a) ? b : a;
+    }
+
     // Output rows whose kernel window reaches into the top or bottom padding run only their
     // valid kernel rows (as oneDNN does: on a 7x7 layer with 3x3 kernels that is 2 rows of 9
     // taps in 7 less work). What the skipped taps would have added is a constant, since the
@@ -387,7 +433,7 @@ private:
     // folded into the output stage's `add`, so the bytes are the reference's.
     void build_row_bands() {
         const ConvShape& s = plan_.shape;
-        const bool skip = fmt_ != WORD_F32 && !direct_ && s.kernel_h > 1 && (s.pad_top > 0 || s.pad_bottom > 0);
+        const bool skip = skips_border_rows();
         const int32_t zx = plan_.input_quant.zero_point, kh = s.kernel_h;
         const int64_t pad = fmt_ == WORD_U8X4 ? 128 + zx : fmt_ == WORD_S8X4 ? zx : 0;
         const int32_t per_row = flat_ ? 1 : s.kernel_w;  // taps per kernel row
@@ -401,10 +447,8 @@ private:
                                 plan_.weights_q[((size_t(c) * cin_g_ + ic) * kh + ky) * s.kernel_w + kx];
         const int32_t L = k_->lanes, cout_g = cout_g_, nblocks = nblocks_;
         for (int32_t oy = 0; oy < s.out_h; ++oy) {
-            const int32_t iy0 = oy * s.stride_h - s.pad_top;
             int32_t lo = 0, hi = kh - 1;
-            while (lo < kh && iy0 + lo * s.dilation_h < 0) ++lo;
-            while (hi >= 0 && iy0 + hi * s.dilation_h >= s.in_h) --hi;
+            valid_kernel_rows(oy, &lo, &hi);
             const GemmParams* gp = &gp_;
             if (skip && lo <= hi && (lo > 0 || hi < kh - 1)) {
                 RowVariant* v = nullptr;

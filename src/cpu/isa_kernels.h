@@ -149,6 +149,9 @@ struct IsaKernels {
     // The kernels take OutParams::requant_form RQ_ONE_SHIFT*: ONE_SHIFT_SIGNED (AVX-512's
     // 64-bit arithmetic shift) or ONE_SHIFT_UNSIGNED (logical shifts, see OutParams::ybias)
     int32_t one_shift_requant = ONE_SHIFT_NONE;
+    // Pixel slots gemm_int computes for a range of `pixels` output pixels with nb blocks (its
+    // tile widths), for choosing how to group blocks; nullptr: groups of max_blocks.
+    int64_t (*tile_slots)(int32_t nb, int64_t pixels) = nullptr;
 };
 
 }  // namespace cpu

@@ -17,23 +17,30 @@ namespace {
 #include "cpu/x86/kernels_impl.h"
 
 // Tiles of P pixels, or of Q where that wastes fewer pixel slots on the range (a 7 x 7 late
-// layer: 49 pixels in tiles of 6 computed 54, 10 % for nothing).
-template <class W, int OB, int P, int Q>
+// layer: 49 pixels in tiles of 6 computed 54, 10 % for nothing). Widths per block count:
+constexpr int kTileP[5] = {0, 12, 12, 8, 6}, kTileQ[5] = {0, 7, 7, 7, 5};
+int64_t round_to(int64_t r, int64_t p) { return (r + p - 1) / p * p; }
+bool use_q(int32_t nb, int64_t r) { return round_to(r, kTileQ[nb]) < round_to(r, kTileP[nb]); }
+int64_t tile_slots(int32_t nb, int64_t pixels) {
+    nb = nb > 4 ? 4 : nb;
+    return use_q(nb, pixels) ? round_to(pixels, kTileQ[nb]) : round_to(pixels, kTileP[nb]);
+}
+
+template <class W, int OB>
 void gemm_tiles(const GemmParams& gp, const uint8_t* in, void* out, int32_t g, int32_t blk0, int64_t m_begin,
                 int64_t m_end) {
-    const int64_t r = m_end - m_begin;
-    if ((r + Q - 1) / Q * Q < (r + P - 1) / P * P) gemm_range<W, OB, Q>(gp, in, out, g, blk0, m_begin, m_end);
-    else gemm_range<W, OB, P>(gp, in, out, g, blk0, m_begin, m_end);
+    if (use_q(OB, m_end - m_begin)) gemm_range<W, OB, kTileQ[OB]>(gp, in, out, g, blk0, m_begin, m_end);
+    else gemm_range<W, OB, kTileP[OB]>(gp, in, out, g, blk0, m_begin, m_end);
 }
 
 template <class W>
 void gemm(const GemmParams& gp, const uint8_t* in, void* out, int32_t g, int32_t blk0, int32_t nb,
           int64_t m_begin, int64_t m_end) {
     switch (nb) {
-        case 1: gemm_tiles<W, 1, 12, 7>(gp, in, out, g, blk0, m_begin, m_end); break;
-        case 2: gemm_tiles<W, 2, 12, 7>(gp, in, out, g, blk0, m_begin, m_end); break;
-        case 3: gemm_tiles<W, 3, 8, 7>(gp, in, out, g, blk0, m_begin, m_end); break;
-        default: gemm_tiles<W, 4, 6, 5>(gp, in, out, g, blk0, m_begin, m_end); break;
+        case 1: gemm_tiles<W, 1>(gp, in, out, g, blk0, m_begin, m_end); break;
+        case 2: gemm_tiles<W, 2>(gp, in, out, g, blk0, m_begin, m_end); break;
+        case 3: gemm_tiles<W, 3>(gp, in, out, g, blk0, m_begin, m_end); break;
+        default: gemm_tiles<W, 4>(gp, in, out, g, blk0, m_begin, m_end); break;
     }
 }
 
@@ -43,7 +50,8 @@ void dw_word_row(const DwWordParams& d, const uint8_t* const* rows, void* out, i
     dw_word_row_impl<12>(d, rows, out, oy, c0, c1);
 }
 
-const IsaKernels kKernels = {"avx512vnni", 16, WORD_U8X4, 4, 24, gemm<WordU8>, gemm<WordF32>, dw_row, 1, dw_word_pack_row_impl, dw_word_row, flip_copy_impl, ONE_SHIFT_SIGNED};
+const IsaKernels kKernels = {"avx512vnni", 16, WORD_U8X4, 4, 24, gemm<WordU8>, gemm<WordF32>, dw_row, 1, dw_word_pack_row_impl, dw_word_row, flip_copy_impl, ONE_SHIFT_SIGNED,
+                            tile_slots};
 }  // namespace
 
 const IsaKernels* avx512vnni_kernels() { return &kKernels; }
