@@ -84,6 +84,12 @@ struct Ops {
         po = _mm512_srav_epi64(_mm512_add_epi64(po, ko), so);  // result in the high dword
         return _mm512_mask_blend_epi32(0xAAAA, pe, po);
     }
+    static void store_i8_sat(int8_t* dst, VI v, int n) {  // clamped to [-128, 127] (vpmovsdb)
+        __m128i b = _mm512_cvtsepi32_epi8(v);
+        __asm__("" : "+x"(b));
+        if (n == 16) _mm_storeu_si128(reinterpret_cast<__m128i*>(dst), b);
+        else _mm_mask_storeu_epi8(dst, __mmask16((1u << n) - 1u), b);
+    }
     static void store_i8(int8_t* dst, VI v, int n) {
         __m128i b = _mm512_cvtepi32_epi8(v);
         // keep vpmovdb in its register form: the masked memory form is microcoded on AMD
@@ -228,12 +234,17 @@ constexpr int L = Ops::L;
 
 // Output stages (OutParams): bit 0: some channel shifts left; bit 1: LeakyReLU; the one-shift
 // forms of requant.h are kOneShift / kOneShiftFolded (RequantForm in isa_kernels.h; zmm:
-// arithmetic 64-bit shifts, ymm: logical ones on sums offset by 2^63).
-constexpr int kOneShift = 4, kOneShiftFolded = 5;
+// arithmetic 64-bit shifts, ymm: logical ones on sums offset by 2^63). kOneShiftSat (zmm):
+// kOneShiftFolded where the clamp is [-128, 127] (ReLU with z_y = -128, or no activation with
+// a folded bias): the saturating vpmovsdb is the clamp, two operations fewer per vector.
+constexpr int kOneShift = 4, kOneShiftFolded = 5, kOneShiftSat = 6;
 template <int S>
 struct StageTag { static constexpr int value = S; };
 inline int stage_of(const OutParams& op) {
     if (op.requant_form == RQ_ONE_SHIFT) return kOneShift;
+#if QGPU_X86_WIDTH == 512
+    if (op.requant_form == RQ_ONE_SHIFT_FOLDED && op.lo + op.zp == -128 && op.hi + op.zp == 127) return kOneShiftSat;
+#endif
     if (op.requant_form == RQ_ONE_SHIFT_FOLDED) return kOneShiftFolded;
     return (op.any_left ? 1 : 0) | (op.leaky ? 2 : 0);
 }
@@ -247,6 +258,9 @@ inline void with_stage(const OutParams& op, F&& f) {
         case 3: f(StageTag<3>()); break;
         case kOneShift: f(StageTag<kOneShift>()); break;
         case kOneShiftFolded: f(StageTag<kOneShiftFolded>()); break;
+#if QGPU_X86_WIDTH == 512
+        case kOneShiftSat: f(StageTag<kOneShiftSat>()); break;
+#endif
         default: break;
     }
 }
@@ -302,8 +316,14 @@ __attribute__((always_inline)) inline ChanQ load_chanq(const OutParams& op, size
 template <int kStage>
 __attribute__((always_inline)) inline void out_int8_q(const ChanQ& q, VI acc, int8_t* dst, int n) {
     if constexpr (kStage >= kOneShift) {
-        const VI x = kStage == kOneShiftFolded ? acc : Ops::addi(acc, q.add);
+        const VI x = kStage == kOneShift ? Ops::addi(acc, q.add) : acc;
         const VI y = Ops::requant_one_shift<kStage == kOneShift>(x, q.m0, q.m0odd, q.ke, q.ko, q.se, q.so, q.yb);
+#if QGPU_X86_WIDTH == 512
+        if constexpr (kStage == kOneShiftSat) {
+            Ops::store_i8_sat(dst, y, n);
+            return;
+        }
+#endif
         Ops::store_i8(dst, Ops::maxi(Ops::mini(y, q.hi), q.lo), n);
         return;
     }
