@@ -4,10 +4,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <unistd.h>
 
 #include "naive_conv.h"
 
@@ -251,6 +253,20 @@ std::vector<std::string> ncnn_output_blobs(const std::string& param_path) {
             if (in >> blob) blobs.push_back(blob);
     }
     return blobs;
+}
+
+std::string temp_path(const std::string& name) {
+    // the files go when the test process ends
+    static struct Registry {
+        std::vector<std::string> paths;
+        ~Registry() {
+            for (const std::string& p : paths) std::remove(p.c_str());
+        }
+    } registry;
+    const char* dir = std::getenv("TMPDIR");
+    const std::string path = std::string(dir && *dir ? dir : "/tmp") + "/qgpu_" + std::to_string(long(getpid())) + "_" + name;
+    if (std::find(registry.paths.begin(), registry.paths.end(), path) == registry.paths.end()) registry.paths.push_back(path);
+    return path;
 }
 
 }  // namespace cases

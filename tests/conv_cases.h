@@ -87,4 +87,9 @@ qgpu_context open_gpu_target(const GpuTarget& t);
 // Every blob an ncnn .param file names as a layer output, in file order (empty if unreadable).
 std::vector<std::string> ncnn_output_blobs(const std::string& param_path);
 
+// A scratch file path for `name` under $TMPDIR (or /tmp), unique to this process (ctest runs
+// test cases in parallel processes, and two that wrote one shared path read each other's
+// half-written files) and removed when the process ends.
+std::string temp_path(const std::string& name);
+
 }  // namespace cases

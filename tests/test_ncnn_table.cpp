@@ -11,8 +11,7 @@
 #include <string>
 #include <vector>
 
-#include <unistd.h>
-
+#include "conv_cases.h"
 #include "qgpu.h"
 
 namespace {
@@ -43,7 +42,7 @@ void write_text(const std::string& path, const std::string& text) {
 }
 
 std::string temp_path(const char* tag) {
-    return "qgpu_table_test_" + std::to_string(long(getpid())) + "_" + tag + ".table";
+    return cases::temp_path(std::string("table_test_") + tag + ".table");
 }
 
 struct Table {

@@ -148,8 +148,7 @@ TEST_CASE("net: errors are reported, never crashed on", "[net]") {
     qgpu_net_destroy(nullptr);
 
     // hand-written graphs: an unsupported layer, and int8 without any scale
-    const std::string dir = std::string(std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp");
-    const std::string p = dir + "/qgpu_test_net.param", b = dir + "/qgpu_test_net.bin";
+    const std::string p = cases::temp_path("test_net.param"), b = cases::temp_path("test_net.bin");
     auto write = [](const std::string& path, const std::string& text) { std::ofstream(path, std::ios::binary) << text; };
     write(p, "7767517\n3 4\nInput data 0 1 data 0=4 1=4 2=1\nSplit s 1 2 data a b\nEltwise e 2 1 a b out 0=0\n");  // product: not supported
     write(b, "");

@@ -28,7 +28,7 @@ onnx::ModelProto load_fashion() {
 }
 
 std::string save(const onnx::ModelProto& m, const std::string& name) {
-    const std::string path = std::string(std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp") + "/qgpu_layers_" + name + ".onnx";
+    const std::string path = cases::temp_path("layers_" + name + ".onnx");
     std::ofstream out(path, std::ios::binary);
     REQUIRE(m.SerializeToOstream(&out));
     return path;

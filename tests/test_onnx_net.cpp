@@ -26,7 +26,7 @@ std::string write_table(const std::string& method) {
     REQUIRE(thresholds.size() == 7);  // every Conv/Gemm input
     std::ostringstream table;
     for (const auto& t : thresholds) table << t.first << " " << 127.0 / t.second << "\n";
-    const std::string path = std::string(std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp") + "/qgpu_fashion_" + method + ".table";
+    const std::string path = cases::temp_path("fashion_" + method + ".table");
     std::ofstream(path) << table.str();
     return path;
 }
@@ -279,7 +279,7 @@ TEST_CASE("onnx: truncated and corrupted models are load errors, never crashes",
     std::string why;
     qgpu_context ctx = cases::make_context(QGPU_BACKEND_CPU, nullptr, 1, &why);
     REQUIRE(ctx);
-    const std::string path = std::string(std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp") + "/qgpu_fuzz.onnx";
+    const std::string path = cases::temp_path("fuzz.onnx");
     std::mt19937 rng(11);
     int errors = 0, loaded = 0;
     for (int trial = 0; trial < 120; ++trial) {

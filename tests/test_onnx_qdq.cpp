@@ -22,7 +22,7 @@ namespace {
 const std::string kDir = std::string(QGPU_SHARED_DIR) + "/models/fashion_cnn/";
 
 std::string tmp_path(const std::string& name) {
-    return std::string(std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp") + "/qgpu_qdq_" + name;
+    return cases::temp_path("qdq_" + name);
 }
 
 onnx::TensorProto scalar_or_vector(const std::string& name, int type, const std::vector<int64_t>& dims) {
