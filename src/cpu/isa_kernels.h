@@ -90,6 +90,16 @@ struct GemmParams {
     OutParams out;
 };
 
+// Float 1x1 convs with stride 1 and no padding, straight on the NCHW planes with pixels in the
+// lanes: out[c][m] = act(bias[c] + sum over i of w[c][i] * in[i][m]) (no repacking: the planes
+// are the GEMM's operands as they are).
+struct PointF32Params {
+    int32_t cin = 0, cout = 0;
+    int64_t M = 0;                   // pixels per plane
+    const float* weights = nullptr;  // [cout][cin]
+    OutParams out;                   // OUT_F32: bias per channel, fact, act_lo / act_hi, slope
+};
+
 struct DwParams {
     int32_t C = 0, CL = 0;  // channels, channels padded to whole vectors
     int32_t kh = 0, kw = 0, sh = 0, sw = 0, dh = 0, dw = 0;
@@ -152,6 +162,9 @@ struct IsaKernels {
     // Pixel slots gemm_int computes for a range of `pixels` output pixels with nb blocks (its
     // tile widths), for choosing how to group blocks; nullptr: groups of max_blocks.
     int64_t (*tile_slots)(int32_t nb, int64_t pixels) = nullptr;
+    // Float 1x1 convs (PointF32Params): pixels [m0, m1) of one image, every output channel;
+    // nullptr: the GEMM on a channels-last copy.
+    void (*point_f32)(const PointF32Params&, const float* in, float* out, int64_t m0, int64_t m1) = nullptr;
 };
 
 }  // namespace cpu

@@ -27,7 +27,8 @@ void dw_word_row(const DwWordParams& d, const uint8_t* const* rows, void* out, i
     dw_word_row_impl<8>(d, rows, out, oy, c0, c1);
 }
 
-const IsaKernels kKernels = {"avxvnni", 8, WORD_U8X4, 2, 12, gemm<WordU8>, gemm<WordF32>, dw_row, 1, dw_word_pack_row_impl, dw_word_row, flip_copy_impl, ONE_SHIFT_UNSIGNED};
+const IsaKernels kKernels = {"avxvnni", 8, WORD_U8X4, 2, 12, gemm<WordU8>, gemm<WordF32>, dw_row, 1, dw_word_pack_row_impl, dw_word_row, flip_copy_impl, ONE_SHIFT_UNSIGNED,
+                            nullptr, point_f32_impl<4, 2>};
 }  // namespace
 
 const IsaKernels* avxvnni_kernels() { return &kKernels; }

@@ -98,6 +98,10 @@ struct Ops {
         else _mm_mask_storeu_epi8(dst, __mmask16((1u << n) - 1u), b);
     }
     static void storef(float* dst, VF v) { _mm512_storeu_ps(dst, v); }
+    static VF fmaf(VF a, VF b, VF c) { return _mm512_fmadd_ps(a, b, c); }
+    // the first n (0..16) floats; no access past them
+    static VF loadf_n(const float* p, int n) { return _mm512_maskz_loadu_ps(__mmask16((1u << n) - 1u), p); }
+    static void storef_n(float* p, VF v, int n) { _mm512_mask_storeu_ps(p, __mmask16((1u << n) - 1u), v); }
 };
 
 struct WordU8 {  // vpdpbusd: u8 input words x s8 weights
@@ -195,6 +199,10 @@ struct Ops {
         for (int i = 0; i < n; ++i) dst[i] = int8_t(bytes[i]);
     }
     static void storef(float* dst, VF v) { _mm256_storeu_ps(dst, v); }
+    static VF fmaf(VF a, VF b, VF c) { return _mm256_fmadd_ps(a, b, c); }
+    static VI first_n(int n) { return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)); }
+    static VF loadf_n(const float* p, int n) { return _mm256_maskload_ps(p, first_n(n)); }
+    static void storef_n(float* p, VF v, int n) { _mm256_maskstore_ps(p, first_n(n), v); }
 };
 
 #if defined(QGPU_X86_AVXVNNI)
@@ -474,6 +482,64 @@ void flip_copy_impl(const uint8_t* src, uint8_t* dst, int64_t bytes) {
                             _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + i)), f));
 #endif
     for (; i < bytes; ++i) dst[i] = uint8_t(src[i] ^ 0x80u);
+}
+
+// ---- float 1x1 convs on NCHW planes (PointF32Params) -----------------------------------------
+// A tile: CO output channels x PV vectors of pixels [m, m + PV * L) (the last tile of a range
+// masked), the input vectors of each input channel loaded once and broadcast weights.
+template <int CO, int PV, bool kFull>
+__attribute__((always_inline)) inline void point_tile(const PointF32Params& p, const float* in, float* out,
+                                                      int32_t c0, int64_t m, int64_t m1) {
+    const int rem = kFull ? PV * L : int(m1 - m);
+    const int nco = imin32(CO, p.cout - c0);
+    const float* wr[CO];
+    for (int c = 0; c < CO; ++c) wr[c] = p.weights + int64_t(c0 + (c < nco ? c : nco - 1)) * p.cin;
+    VF acc[CO][PV];
+    for (int c = 0; c < CO; ++c)
+        for (int v = 0; v < PV; ++v) acc[c][v] = Ops::set1f(0.0f);
+    const float* x0 = in + m;
+    for (int32_t i = 0; i < p.cin; ++i, x0 += p.M) {
+        VF x[PV];
+        for (int v = 0; v < PV; ++v) {
+            if (kFull) x[v] = Ops::loadf(x0 + v * L);
+            else x[v] = Ops::loadf_n(x0 + v * L, imin32(L, rem - v * L > 0 ? rem - v * L : 0));
+        }
+        for (int c = 0; c < CO; ++c) {
+            const VF w = Ops::set1f(wr[c][i]);
+            for (int v = 0; v < PV; ++v) acc[c][v] = Ops::fmaf(x[v], w, acc[c][v]);
+        }
+    }
+    const OutParams& op = p.out;
+    for (int c = 0; c < CO; ++c) {
+        if (c >= nco) break;
+        const VF b = Ops::set1f(op.bias[c0 + c]);
+        float* dst = out + int64_t(c0 + c) * p.M + m;
+        for (int v = 0; v < PV; ++v) {
+            VF y = Ops::addf(acc[c][v], b);
+            if (op.fact == FACT_CLAMP) {
+                const VF lo = Ops::set1f(op.act_lo), hi = Ops::set1f(op.act_hi);
+                y = Ops::blendf(Ops::ltf(y, lo), y, lo);
+                y = Ops::blendf(Ops::ltf(hi, y), y, hi);
+            } else if (op.fact == FACT_LEAKY) {
+                y = Ops::blendf(Ops::ltf(y, Ops::set1f(0.0f)), y, Ops::mulf(y, Ops::set1f(op.slope)));
+            }
+            if (kFull) Ops::storef(dst + v * L, y);
+            else if (rem > v * L) Ops::storef_n(dst + v * L, y, imin32(L, rem - v * L));
+        }
+    }
+}
+
+// Pixel blocks outermost: the block's input (cin x PV * L floats) stays in L1 while every
+// output channel block reads it.
+template <int CO, int PV>
+void point_f32_impl(const PointF32Params& p, const float* in, float* out, int64_t m0, int64_t m1) {
+    for (int64_t m = m0; m < m1; m += PV * L) {
+        const bool full = m + PV * L <= m1;
+        for (int32_t c0 = 0; c0 < p.cout; c0 += CO) {
+            if (full) point_tile<CO, PV, true>(p, in, out, c0, m, m1);
+            else point_tile<CO, PV, false>(p, in, out, c0, m, m1);
+        }
+    }
 }
 
 // Depthwise output row: P pixels x L channels at a time, float FMA on the padded float input.
