@@ -315,8 +315,18 @@ TEST_CASE("cpu ISA variants: fp32 convs match double precision", "[cpu-isa][fp32
     std::vector<VariantCtx> vs = available_variants();
     if (vs.empty()) { WARN("skipped: no SIMD variant on this CPU"); return; }
     std::mt19937 rng(77);
-    for (int i = 0; i < 120; ++i) {
+    for (int i = 0; i < 132; ++i) {
         ConvCase c = cases::random_case(rng, QGPU_PRECISION_FLOAT32);
+        if (i >= 120) {
+            // 1x1 convs on planes of 256+ pixels (the NCHW path, IsaKernels::point_f32): masked
+            // pixel tails, output channels not a multiple of its tile, every activation
+            const cases::SuiteRow row{"point", 1 + i % 37, 1 + (i * 7) % 29, 16 + i % 5, 17 + 3 * (i % 4), 1, 1, 1, 0, 1};
+            c = cases::suite_case(row, rng, QGPU_PRECISION_FLOAT32, QGPU_DTYPE_FLOAT32);
+            c.desc.activation = qgpu_activation((i - 120) % 5);
+            c.desc.activation_min = -0.5f;
+            c.desc.activation_max = 0.75f;
+            c.desc.leaky_slope = 0.1f;
+        }
         INFO(c.describe());
         std::vector<double> want, mag;
         naive::conv_f32(c.desc, c.batch, c.input_f, &want, &mag);
