@@ -678,6 +678,47 @@ private:
     OutArrays outs_;
 };
 
+// ---- float depthwise on the NCHW planes (IsaKernels::dw_plane_f32) ----------------------------
+
+class DepthwisePlaneF32 final : public ConvKernel {
+public:
+    DepthwisePlaneF32(const ConvPlan& plan, ThreadPool* pool, const IsaKernels* k) : plan_(plan), pool_(pool), k_(k) {
+        const ConvShape& s = plan.shape;
+        d_.in_h = s.in_h; d_.in_w = s.in_w; d_.out_h = s.out_h; d_.out_w = s.out_w;
+        d_.kh = s.kernel_h; d_.kw = s.kernel_w; d_.sh = s.stride_h;
+        d_.dh = s.dilation_h; d_.dw = s.dilation_w;
+        d_.pad_top = s.pad_top; d_.pad_left = s.pad_left;
+        d_.weights = plan_.weights_f32.data();  // [c][1][kh][kw]
+        outs_.build(plan_, OUT_F32, WORD_F32, ceil_div(s.out_c, k->lanes) * k->lanes, k->lanes, ONE_SHIFT_NONE,
+                    [&](int64_t i) { return i < s.out_c ? int32_t(i) : -1; }, &d_.out);
+    }
+
+    Status run(const TensorRef& input, const TensorRef& output) override {
+        const ConvShape& s = plan_.shape;
+        const int32_t n = input.desc.n;
+        const float* in = static_cast<const float*>(host_data(input));
+        float* out = static_cast<float*>(host_data(output));
+        const int64_t in_plane = int64_t(s.in_h) * s.in_w, out_plane = int64_t(s.out_h) * s.out_w;
+        const int64_t planes = int64_t(n) * s.out_c;
+        // contiguous runs of planes, a few per thread
+        const int64_t macs = planes * out_plane * s.kernel_h * s.kernel_w;
+        const int64_t tasks = macs < kInlineMacs ? 1 : std::min<int64_t>(planes, int64_t(pool_->size()) * 4);
+        const int64_t per = ceil_div(planes, tasks);
+        pool_->parallel_for(ceil_div(planes, per), tasks == 1, [&](int64_t job) {
+            for (int64_t pl = job * per; pl < std::min(planes, (job + 1) * per); ++pl)
+                k_->dw_plane_f32(d_, in + pl * in_plane, out + pl * out_plane, int32_t(pl % s.out_c));
+        });
+        return QGPU_OK;
+    }
+
+private:
+    ConvPlan plan_;
+    ThreadPool* pool_;
+    const IsaKernels* k_;
+    DwPlaneF32Params d_;
+    OutArrays outs_;
+};
+
 // ---- depthwise path ---------------------------------------------------------------------------
 
 class DepthwiseConv final : public ConvKernel {
@@ -906,6 +947,9 @@ std::unique_ptr<ConvKernel> make_fast_conv(const ConvPlan& plan, ThreadPool* poo
     // int8 on 4-tap dot-product words where the ISA has them (int32-exact below 65536 taps)
     if (s.is_depthwise() && plan.precision != QGPU_PRECISION_FLOAT32 && k->dw_word_row)
         return std::make_unique<DepthwiseWordConv>(plan, pool, k);
+    // float depthwise with horizontal stride 1 straight on the planes (no channels-last copy)
+    if (s.is_depthwise() && plan.precision == QGPU_PRECISION_FLOAT32 && s.stride_w == 1 && k->dw_plane_f32)
+        return std::make_unique<DepthwisePlaneF32>(plan, pool, k);
     if (s.is_depthwise() && (plan.precision == QGPU_PRECISION_FLOAT32 || s.kernel_h * s.kernel_w <= 518))
         return std::make_unique<DepthwiseConv>(plan, pool, k);
     // float 1x1 convs straight on the planes, unless the planes are too small for 64-pixel

@@ -100,6 +100,15 @@ struct PointF32Params {
     OutParams out;                   // OUT_F32: bias per channel, fact, act_lo / act_hi, slope
 };
 
+// Float depthwise convs with horizontal stride 1 on the NCHW planes: pixels in the lanes, each
+// tap an unaligned load of the input row (masked at the borders), no padded copy.
+struct DwPlaneF32Params {
+    int32_t in_h = 0, in_w = 0, out_h = 0, out_w = 0;
+    int32_t kh = 0, kw = 0, sh = 0, dh = 0, dw = 0, pad_top = 0, pad_left = 0;
+    const float* weights = nullptr;  // [channel][kh][kw]
+    OutParams out;                   // OUT_F32: bias per channel, activation
+};
+
 struct DwParams {
     int32_t C = 0, CL = 0;  // channels, channels padded to whole vectors
     int32_t kh = 0, kw = 0, sh = 0, sw = 0, dh = 0, dw = 0;
@@ -165,6 +174,8 @@ struct IsaKernels {
     // Float 1x1 convs (PointF32Params): pixels [m0, m1) of one image, every output channel;
     // nullptr: the GEMM on a channels-last copy.
     void (*point_f32)(const PointF32Params&, const float* in, float* out, int64_t m0, int64_t m1) = nullptr;
+    // Float depthwise (DwPlaneF32Params): channel c's output plane from its input plane.
+    void (*dw_plane_f32)(const DwPlaneF32Params&, const float* in, float* out, int32_t c) = nullptr;
 };
 
 }  // namespace cpu

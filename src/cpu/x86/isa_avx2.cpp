@@ -24,7 +24,7 @@ void gemm(const GemmParams& gp, const uint8_t* in, void* out, int32_t g, int32_t
 void dw_row(const DwParams& d, const float* in, void* out, int32_t oy) { dw_row_impl<6>(d, in, out, oy); }
 
 const IsaKernels kKernels = {"avx2", 8, WORD_I16X2, 2, 12, gemm<WordI16>, gemm<WordF32>, dw_row, 1, nullptr, nullptr, flip_copy_impl,
-                            ONE_SHIFT_NONE, nullptr, point_f32_impl<4, 2>};
+                            ONE_SHIFT_NONE, nullptr, point_f32_impl<4, 2>, dw_plane_f32_impl};
 }  // namespace
 
 const IsaKernels* avx2_kernels() { return &kKernels; }

@@ -102,6 +102,10 @@ struct Ops {
     // the first n (0..16) floats; no access past them
     static VF loadf_n(const float* p, int n) { return _mm512_maskz_loadu_ps(__mmask16((1u << n) - 1u), p); }
     static void storef_n(float* p, VF v, int n) { _mm512_mask_storeu_ps(p, __mmask16((1u << n) - 1u), v); }
+    // lanes [lo, hi) from p (0 elsewhere); the others are not accessed
+    static VF loadf_range(const float* p, int lo, int hi) {
+        return _mm512_maskz_loadu_ps(__mmask16(((1u << hi) - 1u) & ~((1u << lo) - 1u)), p);
+    }
 };
 
 struct WordU8 {  // vpdpbusd: u8 input words x s8 weights
@@ -203,6 +207,9 @@ struct Ops {
     static VI first_n(int n) { return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)); }
     static VF loadf_n(const float* p, int n) { return _mm256_maskload_ps(p, first_n(n)); }
     static void storef_n(float* p, VF v, int n) { _mm256_maskstore_ps(p, first_n(n), v); }
+    static VF loadf_range(const float* p, int lo, int hi) {
+        return _mm256_maskload_ps(p, _mm256_andnot_si256(first_n(lo), first_n(hi)));
+    }
 };
 
 #if defined(QGPU_X86_AVXVNNI)
@@ -484,6 +491,18 @@ void flip_copy_impl(const uint8_t* src, uint8_t* dst, int64_t bytes) {
     for (; i < bytes; ++i) dst[i] = uint8_t(src[i] ^ 0x80u);
 }
 
+// float activation of OutParams (fact, act_lo / act_hi, slope)
+inline VF act_f32(const OutParams& op, VF y) {
+    if (op.fact == FACT_CLAMP) {
+        const VF lo = Ops::set1f(op.act_lo), hi = Ops::set1f(op.act_hi);
+        y = Ops::blendf(Ops::ltf(y, lo), y, lo);
+        y = Ops::blendf(Ops::ltf(hi, y), y, hi);
+    } else if (op.fact == FACT_LEAKY) {
+        y = Ops::blendf(Ops::ltf(y, Ops::set1f(0.0f)), y, Ops::mulf(y, Ops::set1f(op.slope)));
+    }
+    return y;
+}
+
 // ---- float 1x1 convs on NCHW planes (PointF32Params) -----------------------------------------
 // A tile: CO output channels x PV vectors of pixels [m, m + PV * L) (the last tile of a range
 // masked), the input vectors of each input channel loaded once and broadcast weights.
@@ -515,14 +534,7 @@ __attribute__((always_inline)) inline void point_tile(const PointF32Params& p, c
         const VF b = Ops::set1f(op.bias[c0 + c]);
         float* dst = out + int64_t(c0 + c) * p.M + m;
         for (int v = 0; v < PV; ++v) {
-            VF y = Ops::addf(acc[c][v], b);
-            if (op.fact == FACT_CLAMP) {
-                const VF lo = Ops::set1f(op.act_lo), hi = Ops::set1f(op.act_hi);
-                y = Ops::blendf(Ops::ltf(y, lo), y, lo);
-                y = Ops::blendf(Ops::ltf(hi, y), y, hi);
-            } else if (op.fact == FACT_LEAKY) {
-                y = Ops::blendf(Ops::ltf(y, Ops::set1f(0.0f)), y, Ops::mulf(y, Ops::set1f(op.slope)));
-            }
+            const VF y = act_f32(op, Ops::addf(acc[c][v], b));
             if (kFull) Ops::storef(dst + v * L, y);
             else if (rem > v * L) Ops::storef_n(dst + v * L, y, imin32(L, rem - v * L));
         }
@@ -540,6 +552,82 @@ void point_f32_impl(const PointF32Params& p, const float* in, float* out, int64_
             else point_tile<CO, PV, false>(p, in, out, c0, m, m1);
         }
     }
+}
+
+// ---- float depthwise on NCHW planes (DwPlaneF32Params) -----------------------------------------
+// Output plane of channel c, row by row. The columns whose taps all read image pixels run in
+// vectors of L pixels, P at a time (P accumulators: the taps of one vector are a chain of
+// dependent FMAs), each tap an unaligned load of its input row; a last vector overlapping the
+// previous one recomputes a few pixels instead of masking. The columns at the left and right
+// padding run one pixel at a time. Rows in the top or bottom padding are skipped (they add 0).
+// KH x KW: the kernel at compile time (0: at run time).
+template <int KH, int KW, int P>
+void dw_plane_f32_t(const DwPlaneF32Params& d, const float* in, float* out, int32_t c) {
+    // (locals: the vector stores may alias anything, so fields of d would be reloaded)
+    const int32_t in_h = d.in_h, in_w = d.in_w, out_h = d.out_h, out_w = d.out_w;
+    const int32_t kh = KH ? KH : d.kh, kw = KW ? KW : d.kw, sh = d.sh, dh = d.dh, dw = d.dw;
+    const int32_t pt = d.pad_top, pl = d.pad_left, taps = kh * kw;
+    const float* wc = d.weights + int64_t(c) * taps;
+    const OutParams op = d.out;
+    const float bias = op.bias[c];
+    // columns [xa, xb) read only image pixels
+    const int32_t xa = pl, xb = in_w + pl - (kw - 1) * dw;
+    const bool vec = xb - xa >= L;
+    auto scalar_px = [&](int32_t oy, int32_t x) {
+        float acc = 0.0f;
+        for (int32_t ky = 0; ky < kh; ++ky) {
+            const int32_t iy = oy * sh - pt + ky * dh;
+            if (iy < 0 || iy >= in_h) continue;
+            for (int32_t kx = 0; kx < kw; ++kx) {
+                const int32_t ix = x - pl + kx * dw;
+                if (ix >= 0 && ix < in_w) acc = __builtin_fmaf(in[int64_t(iy) * in_w + ix], wc[ky * kw + kx], acc);
+            }
+        }
+        // act_f32's operations on one float (a masked store of its lane 0 stalled every pixel)
+        float y = acc + bias;
+        if (op.fact == FACT_CLAMP) {
+            y = y < op.act_lo ? op.act_lo : y;
+            y = op.act_hi < y ? op.act_hi : y;
+        } else if (op.fact == FACT_LEAKY) {
+            y = y < 0.0f ? y * op.slope : y;
+        }
+        out[int64_t(oy) * out_w + x] = y;
+    };
+    const VF b = Ops::set1f(bias);
+    for (int32_t oy = 0; oy < out_h; ++oy) {
+        if (!vec) {
+            for (int32_t x = 0; x < out_w; ++x) scalar_px(oy, x);
+            continue;
+        }
+        for (int32_t x = 0; x < xa && x < out_w; ++x) scalar_px(oy, x);
+        for (int32_t x = xb > xa ? xb : xa; x < out_w; ++x) scalar_px(oy, x);
+        const int32_t xend = xb < out_w ? xb : out_w;
+        for (int32_t x0 = xa; x0 < xend; x0 += P * L) {
+            int32_t xs[P];  // vector starts: the last one ends at xend at the latest
+            for (int v = 0; v < P; ++v) xs[v] = x0 + v * L + L <= xend ? x0 + v * L : xend - L;
+            VF acc[P];
+            for (int v = 0; v < P; ++v) acc[v] = Ops::set1f(0.0f);
+            for (int32_t ky = 0; ky < kh; ++ky) {
+                const int32_t iy = oy * sh - pt + ky * dh;
+                if (iy < 0 || iy >= in_h) continue;
+                const float* irow = in + int64_t(iy) * in_w - pl;
+                for (int32_t kx = 0; kx < kw; ++kx) {
+                    const VF wt = Ops::set1f(wc[ky * kw + kx]);
+                    for (int v = 0; v < P; ++v) acc[v] = Ops::fmaf(Ops::loadf(irow + xs[v] + kx * dw), wt, acc[v]);
+                }
+            }
+            float* orow = out + int64_t(oy) * out_w;
+            for (int v = 0; v < P; ++v) {
+                if (v > 0 && xs[v] == xs[v - 1]) break;  // past the end (repeats of the last vector)
+                Ops::storef(orow + xs[v], act_f32(op, Ops::addf(acc[v], b)));
+            }
+        }
+    }
+}
+
+void dw_plane_f32_impl(const DwPlaneF32Params& d, const float* in, float* out, int32_t c) {
+    if (d.kh == 3 && d.kw == 3) dw_plane_f32_t<3, 3, 4>(d, in, out, c);
+    else dw_plane_f32_t<0, 0, 4>(d, in, out, c);
 }
 
 // Depthwise output row: P pixels x L channels at a time, float FMA on the padded float input.
