@@ -637,18 +637,33 @@ private:
     Scratch scratch_;
 };
 
-// ---- float 1x1 convs on the NCHW planes (IsaKernels::point_f32) -------------------------------
+// ---- float convs on the NCHW planes (IsaKernels::point_f32, dw_plane_f32) -------------------
 
-class PointConvF32 final : public ConvKernel {
+// What the plane kernels share: the plan, the pool, the ISA's kernels and the per-channel bias
+// and activation (OUT_F32 output-stage arrays indexed by channel).
+class PlaneKernelF32 : public ConvKernel {
+protected:
+    PlaneKernelF32(const ConvPlan& plan, ThreadPool* pool, const IsaKernels* k) : plan_(plan), pool_(pool), k_(k) {}
+    void build_outs(OutParams* op) {
+        const int32_t c = plan_.shape.out_c;
+        outs_.build(plan_, OUT_F32, WORD_F32, ceil_div(c, k_->lanes) * k_->lanes, k_->lanes, ONE_SHIFT_NONE,
+                    [c](int64_t i) { return i < c ? int32_t(i) : -1; }, op);
+    }
+    ConvPlan plan_;
+    ThreadPool* pool_;
+    const IsaKernels* k_;
+    OutArrays outs_;
+};
+
+class PointConvF32 final : public PlaneKernelF32 {
 public:
-    PointConvF32(const ConvPlan& plan, ThreadPool* pool, const IsaKernels* k) : plan_(plan), pool_(pool), k_(k) {
+    PointConvF32(const ConvPlan& plan, ThreadPool* pool, const IsaKernels* k) : PlaneKernelF32(plan, pool, k) {
         const ConvShape& s = plan.shape;
         p_.cin = s.in_c;
         p_.cout = s.out_c;
         p_.M = int64_t(s.out_h) * s.out_w;
         p_.weights = plan_.weights_f32.data();  // OIHW with 1x1 kernels: [cout][cin]
-        outs_.build(plan_, OUT_F32, WORD_F32, ceil_div(s.out_c, k->lanes) * k->lanes, k->lanes, ONE_SHIFT_NONE,
-                    [&](int64_t i) { return i < s.out_c ? int32_t(i) : -1; }, &p_.out);
+        build_outs(&p_.out);
     }
 
     Status run(const TensorRef& input, const TensorRef& output) override {
@@ -671,26 +686,19 @@ public:
     }
 
 private:
-    ConvPlan plan_;
-    ThreadPool* pool_;
-    const IsaKernels* k_;
     PointF32Params p_;
-    OutArrays outs_;
 };
 
-// ---- float depthwise on the NCHW planes (IsaKernels::dw_plane_f32) ----------------------------
-
-class DepthwisePlaneF32 final : public ConvKernel {
+class DepthwisePlaneF32 final : public PlaneKernelF32 {
 public:
-    DepthwisePlaneF32(const ConvPlan& plan, ThreadPool* pool, const IsaKernels* k) : plan_(plan), pool_(pool), k_(k) {
+    DepthwisePlaneF32(const ConvPlan& plan, ThreadPool* pool, const IsaKernels* k) : PlaneKernelF32(plan, pool, k) {
         const ConvShape& s = plan.shape;
         d_.in_h = s.in_h; d_.in_w = s.in_w; d_.out_h = s.out_h; d_.out_w = s.out_w;
         d_.kh = s.kernel_h; d_.kw = s.kernel_w; d_.sh = s.stride_h;
         d_.dh = s.dilation_h; d_.dw = s.dilation_w;
         d_.pad_top = s.pad_top; d_.pad_left = s.pad_left;
         d_.weights = plan_.weights_f32.data();  // [c][1][kh][kw]
-        outs_.build(plan_, OUT_F32, WORD_F32, ceil_div(s.out_c, k->lanes) * k->lanes, k->lanes, ONE_SHIFT_NONE,
-                    [&](int64_t i) { return i < s.out_c ? int32_t(i) : -1; }, &d_.out);
+        build_outs(&d_.out);
     }
 
     Status run(const TensorRef& input, const TensorRef& output) override {
@@ -712,11 +720,7 @@ public:
     }
 
 private:
-    ConvPlan plan_;
-    ThreadPool* pool_;
-    const IsaKernels* k_;
     DwPlaneF32Params d_;
-    OutArrays outs_;
 };
 
 // ---- depthwise path ---------------------------------------------------------------------------
