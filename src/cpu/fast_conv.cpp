@@ -464,7 +464,7 @@ private:
                         // (add = bias_q - correction + e must stay an int32, as the full-tap add is)
                         const int64_t add = int64_t(plan_.bias_q.empty() ? 0 : plan_.bias_q[size_t(c)]) + e -
                                             pad * int64_t(plan_.weight_sums[size_t(c)]);
-                        fits = fits && add >= INT32_MIN && add <= INT32_MAX;
+                        fits = fits && add >= INT32_MIN && add <= INT32_MAX && e >= INT32_MIN && e <= INT32_MAX;
                         extra[size_t(c)] = int32_t(e);
                     }
                     if (fits) {
