@@ -274,7 +274,8 @@ public:
         const int64_t ubg = direct_ ? 1 : nbg;
         const int64_t units = int64_t(n) * G_ * ubg;
         const int64_t quant = k_->tile_quant;
-        int64_t chunks = std::max<int64_t>(1, std::min(ceil_div(want, units), ceil_div(M_, quant)));
+        // (one thread: no pixel chunks, which only add partial tiles)
+        int64_t chunks = threads == 1 ? 1 : std::max<int64_t>(1, std::min(ceil_div(want, units), ceil_div(M_, quant)));
         // chunks of whole tiles; of whole rows where border rows run their own parameters and
         // rows are short (a chunk end inside a 7-pixel row cost a partial tile on each side)
         const int64_t unit_px = bands_.size() > 1 && s.out_w <= 2 * quant ? s.out_w : quant;
@@ -313,8 +314,11 @@ public:
                                      : static_cast<void*>(static_cast<float*>(out) + int64_t(img) * s.out_c * M_);
             if (direct_) {
                 uint8_t* buf = packed + job * strip_bytes;
-                for (int64_t a = m0; a < m1; a += strip) {
-                    const int64_t b = std::min(m1, a + strip);
+                // strips of equal size (at most `strip`): 49 pixels as 25 + 24, not 48 + 1 (a
+                // one-pixel strip costs a whole tile per block group)
+                const int64_t nstrips = ceil_div(m1 - m0, strip);
+                for (int64_t si = 0; si < nstrips; ++si) {
+                    const int64_t a = m0 + (m1 - m0) * si / nstrips, b = m0 + (m1 - m0) * (si + 1) / nstrips;
                     pack_pixels(in, buf, img, a, b);
                     // the kernels read pixel m at in + pix_off[m] = in + m * pb_: the strip's
                     // first pixel, a, is at buf (address arithmetic only; nothing is read
