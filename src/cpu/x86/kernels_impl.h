@@ -84,19 +84,16 @@ struct Ops {
         po = _mm512_srav_epi64(_mm512_add_epi64(po, ko), so);  // result in the high dword
         return _mm512_mask_blend_epi32(0xAAAA, pe, po);
     }
-    static void store_i8_sat(int8_t* dst, VI v, int n) {  // clamped to [-128, 127] (vpmovsdb)
-        __m128i b = _mm512_cvtsepi32_epi8(v);
+    // the first n of 16 bytes; b comes from a register-form vpmov*db (the masked memory form
+    // is microcoded on AMD, hence the empty asm that keeps the narrowing in a register)
+    static void store_bytes(int8_t* dst, __m128i b, int n) {
         __asm__("" : "+x"(b));
         if (n == 16) _mm_storeu_si128(reinterpret_cast<__m128i*>(dst), b);
         else _mm_mask_storeu_epi8(dst, __mmask16((1u << n) - 1u), b);
     }
-    static void store_i8(int8_t* dst, VI v, int n) {
-        __m128i b = _mm512_cvtepi32_epi8(v);
-        // keep vpmovdb in its register form: the masked memory form is microcoded on AMD
-        __asm__("" : "+x"(b));
-        if (n == 16) _mm_storeu_si128(reinterpret_cast<__m128i*>(dst), b);
-        else _mm_mask_storeu_epi8(dst, __mmask16((1u << n) - 1u), b);
-    }
+    // clamped to [-128, 127] (vpmovsdb)
+    static void store_i8_sat(int8_t* dst, VI v, int n) { store_bytes(dst, _mm512_cvtsepi32_epi8(v), n); }
+    static void store_i8(int8_t* dst, VI v, int n) { store_bytes(dst, _mm512_cvtepi32_epi8(v), n); }
     static void storef(float* dst, VF v) { _mm512_storeu_ps(dst, v); }
     static VF fmaf(VF a, VF b, VF c) { return _mm512_fmadd_ps(a, b, c); }
     // the first n (0..16) floats; no access past them
@@ -367,11 +364,8 @@ inline void out_int8(const OutParams& op, VI acc, size_t pidx, int8_t* dst, int 
     });
 }
 
-// float output: y is the sum (OUT_F32_DEQ: exact integer as float; OUT_F32: float accumulation);
-// lane i goes to dst[i * stride] for i < n.
-inline void out_float(const OutParams& op, VF y, size_t pidx, float* dst, int64_t stride, int n) {
-    if (op.mode == OUT_F32_DEQ) y = Ops::mulf(y, Ops::loadf(op.scale + pidx));
-    y = Ops::addf(y, Ops::loadf(op.bias + pidx));
+// float activation of OutParams (fact, act_lo / act_hi, slope)
+inline VF act_f32(const OutParams& op, VF y) {
     if (op.fact == FACT_CLAMP) {
         const VF lo = Ops::set1f(op.act_lo), hi = Ops::set1f(op.act_hi);
         y = Ops::blendf(Ops::ltf(y, lo), y, lo);  // y < lo ? lo : y
@@ -379,6 +373,14 @@ inline void out_float(const OutParams& op, VF y, size_t pidx, float* dst, int64_
     } else if (op.fact == FACT_LEAKY) {
         y = Ops::blendf(Ops::ltf(y, Ops::set1f(0.0f)), y, Ops::mulf(y, Ops::set1f(op.slope)));
     }
+    return y;
+}
+
+// float output: y is the sum (OUT_F32_DEQ: exact integer as float; OUT_F32: float accumulation);
+// lane i goes to dst[i * stride] for i < n.
+inline void out_float(const OutParams& op, VF y, size_t pidx, float* dst, int64_t stride, int n) {
+    if (op.mode == OUT_F32_DEQ) y = Ops::mulf(y, Ops::loadf(op.scale + pidx));
+    y = act_f32(op, Ops::addf(y, Ops::loadf(op.bias + pidx)));
     alignas(64) float tmp[L];
     Ops::storef(tmp, y);
     for (int i = 0; i < n; ++i) dst[i * stride] = tmp[i];
@@ -491,17 +493,6 @@ void flip_copy_impl(const uint8_t* src, uint8_t* dst, int64_t bytes) {
     for (; i < bytes; ++i) dst[i] = uint8_t(src[i] ^ 0x80u);
 }
 
-// float activation of OutParams (fact, act_lo / act_hi, slope)
-inline VF act_f32(const OutParams& op, VF y) {
-    if (op.fact == FACT_CLAMP) {
-        const VF lo = Ops::set1f(op.act_lo), hi = Ops::set1f(op.act_hi);
-        y = Ops::blendf(Ops::ltf(y, lo), y, lo);
-        y = Ops::blendf(Ops::ltf(hi, y), y, hi);
-    } else if (op.fact == FACT_LEAKY) {
-        y = Ops::blendf(Ops::ltf(y, Ops::set1f(0.0f)), y, Ops::mulf(y, Ops::set1f(op.slope)));
-    }
-    return y;
-}
 
 // ---- float 1x1 convs on NCHW planes (PointF32Params) -----------------------------------------
 // A tile: CO output channels x PV vectors of pixels [m, m + PV * L) (the last tile of a range
