@@ -238,12 +238,7 @@ public:
         for (int32_t b0 = 0; b0 < nblocks_; b0 += ob) bgroups_.push_back({b0, std::min(ob, nblocks_ - b0)});
         pack_weights();
 
-        const int32_t cout_g = cout_g_, nblocks = nblocks_;
-        outs_.build(plan, out_mode(plan), fmt_, int64_t(G_) * nblocks_ * L, L, k->one_shift_requant, [&](int64_t i) {
-            const int64_t gb = i / L, lane = i % L;
-            const int64_t g = gb / nblocks, local = (gb % nblocks) * L + lane;
-            return local < cout_g ? int32_t(g * cout_g + local) : -1;
-        }, &gp_.out);
+        build_outs(&outs_, &gp_.out, nullptr);
         gp_.words = words_;
         gp_.taps = taps_;
         gp_.tap_off = tap_off_.data();
@@ -386,6 +381,17 @@ private:
             }
     }
 
+    // The output-stage arrays of the packed blocks: entry (group, block, lane) is output channel
+    // g * cout_g + block * lanes + lane (-1 past cout_g); extra_add: GemmConv's border rows.
+    void build_outs(OutArrays* outs, OutParams* op, const int32_t* extra_add) {
+        const int32_t L = k_->lanes, cout_g = cout_g_, nblocks = nblocks_;
+        outs->build(plan_, out_mode(plan_), fmt_, int64_t(G_) * nblocks * L, L, k_->one_shift_requant, [&](int64_t i) {
+            const int64_t gb = i / L, lane = i % L;
+            const int64_t g = gb / nblocks, local = (gb % nblocks) * L + lane;
+            return local < cout_g ? int32_t(g * cout_g + local) : -1;
+        }, op, extra_add);
+    }
+
     // The kernel rows [lo, hi] of output row oy that read image rows (the others read padding).
     void valid_kernel_rows(int32_t oy, int32_t* lo, int32_t* hi) const {
         const ConvShape& s = plan_.shape;
@@ -411,9 +417,10 @@ private:
         if (!k_->tile_slots || most < 3 || direct_) return groups_of(most);
         // runs of output rows with the same number of valid kernel rows
         std::vector<std::pair<int64_t, int32_t>> runs;  // (pixels, kernel rows)
+        const bool skip = skips_border_rows();
         for (int32_t oy = 0; oy < s.out_h; ++oy) {
             int32_t lo = 0, hi = s.kernel_h - 1;
-            if (skips_border_rows()) valid_kernel_rows(oy, &lo, &hi);
+            if (skip) valid_kernel_rows(oy, &lo, &hi);
             const int32_t rows = lo <= hi ? hi - lo + 1 : s.kernel_h;
             if (!runs.empty() && runs.back().second == rows) runs.back().first += s.out_w;
             else runs.push_back({s.out_w, rows});
@@ -449,7 +456,6 @@ private:
                         for (int32_t kx = 0; kx < s.kernel_w; ++kx)
                             rowsum[size_t(c) * kh + ky] +=
                                 plan_.weights_q[((size_t(c) * cin_g_ + ic) * kh + ky) * s.kernel_w + kx];
-        const int32_t L = k_->lanes, cout_g = cout_g_, nblocks = nblocks_;
         for (int32_t oy = 0; oy < s.out_h; ++oy) {
             int32_t lo = 0, hi = kh - 1;
             valid_kernel_rows(oy, &lo, &hi);
@@ -480,13 +486,7 @@ private:
                         v->gp.tap0 = lo * per_row;
                         v->gp.taps = (hi - lo + 1) * per_row;
                         v->gp.taps_packed = taps_;
-                        v->outs.build(plan_, out_mode(plan_), fmt_, int64_t(G_) * nblocks_ * L, L, k_->one_shift_requant,
-                                      [&](int64_t i) {
-                                          const int64_t gb = i / L, lane = i % L;
-                                          const int64_t g = gb / nblocks, local = (gb % nblocks) * L + lane;
-                                          return local < cout_g ? int32_t(g * cout_g + local) : -1;
-                                      },
-                                      &v->gp.out, extra.data());
+                        build_outs(&v->outs, &v->gp.out, extra.data());
                     }
                 }
                 if (v) gp = &v->gp;
