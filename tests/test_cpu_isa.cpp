@@ -144,6 +144,13 @@ void check_exact(std::vector<VariantCtx>& vs, ConvCase& c, const cases::Output& 
         }
 }
 
+// Runs `c` on the scalar reference, then requires every variant's output to equal it.
+void check_against_scalar(std::vector<VariantCtx>& vs, Ctx& ref, ConvCase& c) {
+    cases::Output want;
+    REQUIRE(cases::run_case(ref.ctx, c, &want) == QGPU_OK);
+    check_exact(vs, c, want);
+}
+
 }  // namespace
 
 TEST_CASE("cpu ISA variants: forcing what the CPU lacks is refused", "[cpu-isa]") {
@@ -304,9 +311,7 @@ TEST_CASE("cpu ISA variants equal the scalar reference on the suite layers", "[c
             if (dt == QGPU_DTYPE_FLOAT32 && (row.name == "big_3x3" || row.name == "r18_conv1")) continue;
             ConvCase c = cases::suite_case(row, rng, QGPU_PRECISION_INT8, dt);
             INFO(c.describe());
-            cases::Output want;
-            REQUIRE(cases::run_case(ref.ctx, c, &want) == QGPU_OK);
-            check_exact(vs, c, want);
+            check_against_scalar(vs, ref, c);
         }
     }
 }
@@ -398,9 +403,7 @@ TEST_CASE("cpu ISA variants equal the scalar reference on medium odd shapes", "[
                 c.desc.leaky_slope = 0.1f;
                 c.desc.input_quant.zero_point = dt == QGPU_DTYPE_INT8 ? -128 : 127;
                 INFO(c.describe());
-                cases::Output want;
-                REQUIRE(cases::run_case(ref.ctx, c, &want) == QGPU_OK);
-                check_exact(vs, c, want);
+                check_against_scalar(vs, ref, c);
             }
 }
 
@@ -437,9 +440,7 @@ TEST_CASE("cpu ISA variants round exact ties like the reference", "[cpu-isa][int
                     c.weights[i] = std::ldexp(float(i % per == 0 ? 127 : wq(rng)), -6);
                 for (float& b : c.bias) b = std::ldexp(float(bq(rng)), -9);
                 INFO(c.describe() << " k " << k);
-                cases::Output want;
-                REQUIRE(cases::run_case(ref.ctx, c, &want) == QGPU_OK);
-                check_exact(vs, c, want);
+                check_against_scalar(vs, ref, c);
                 ++cases_run;
             }
     CHECK(cases_run == 3 * 12 * 3);
