@@ -219,18 +219,23 @@ public:
         }
         gb_ = (hp_ * row_ + 63) & ~int64_t(63);
         ib_ = gb_ * G_;
-        // 1x1 int8 convs without padding read one input pixel per output pixel: the copy holds
-        // just those, in output order, and each task packs its own pixels strip by strip right
-        // before using them (L1-hot, no separate pass over the image; a stride-2 layer copies a
-        // quarter of its input)
+        // 1x1 int8 convs without padding read one input pixel per output pixel: in place where
+        // the ISA can (raw_), else from a copy of just those, in output order, which each task
+        // packs strip by strip right before using them (L1-hot, no separate pass over the image;
+        // a stride-2 layer copies a quarter of its input)
         direct_ = taps_ == 1 && G_ == 1 && fmt_ != WORD_F32 && s.pad_top == 0 && s.pad_left == 0 &&
                   s.pad_bottom == 0 && s.pad_right == 0;
+        // direct 1x1 convs read the input image in place where the ISA can: pixel m at its NHWC4
+        // offset in the image. S8X4 words are the raw bytes; U8X4 needs a kernel that flips them.
+        raw_gemm_ = !direct_ ? nullptr : fmt_ == WORD_S8X4 ? k->gemm_int : fmt_ == WORD_U8X4 ? k->gemm_int_direct : nullptr;
+        raw_ = raw_gemm_ != nullptr;
         pix_off_.resize(size_t(M_));
         for (int32_t oy = 0; oy < s.out_h; ++oy)
             for (int32_t ox = 0; ox < s.out_w; ++ox)
                 pix_off_[size_t(oy) * s.out_w + ox] =
-                    direct_ ? (int64_t(oy) * s.out_w + ox) * pb_
-                            : int64_t(oy) * s.stride_h * row_ + int64_t(ox) * s.stride_w * pb_;
+                    raw_ ? (int64_t(oy) * s.stride_h * s.in_w + int64_t(ox) * s.stride_w) * pb_
+                    : direct_ ? (int64_t(oy) * s.out_w + ox) * pb_
+                              : int64_t(oy) * s.stride_h * row_ + int64_t(ox) * s.stride_w * pb_;
 
         const int32_t L = k->lanes;
         nblocks_ = int32_t(ceil_div(cout_g_, L));
@@ -276,14 +281,15 @@ public:
         const int64_t unit_px = bands_.size() > 1 && s.out_w <= 2 * quant ? s.out_w : quant;
         const int64_t chunk = ceil_div(ceil_div(M_, chunks), unit_px) * unit_px;
         chunks = ceil_div(M_, chunk);
-        // direct 1x1 convs pack strip by strip into a small buffer of their own per task, reused
-        // for every strip (it stays in L1; a whole-image copy sent as many bytes as the input
-        // through L2 again: sq_squeeze, mv2_project); the others pack the whole padded input
-        const int64_t strip = 2 * quant;  // pixels: a few KiB of packed input
+        // direct 1x1 convs run strip by strip; where they cannot read the input in place (raw_),
+        // each task packs a strip at a time into a small buffer of its own, reused for every
+        // strip (it stays in L1; a whole-image copy sent as many bytes as the input through L2
+        // again: sq_squeeze, mv2_project); the others pack the whole padded input
+        const int64_t strip = 2 * quant;  // pixels: a few KiB of input
         const int64_t strip_bytes = (strip * pb_ + 63) & ~int64_t(63);
-        const int64_t scratch_bytes = direct_ ? units * chunks * strip_bytes : ib_ * n;
-        uint8_t* packed = scratch_.get(size_t(scratch_bytes));
-        if (!packed)
+        const int64_t scratch_bytes = raw_ ? 0 : direct_ ? units * chunks * strip_bytes : ib_ * n;
+        uint8_t* packed = raw_ ? nullptr : scratch_.get(size_t(scratch_bytes));
+        if (!raw_ && !packed)
             return failf(QGPU_ERROR_OUT_OF_MEMORY, "cpu: cannot allocate %lld bytes of scratch",
                          static_cast<long long>(scratch_bytes));
         if (!direct_) {
@@ -308,12 +314,18 @@ public:
             void* out_img = int8_out ? static_cast<void*>(static_cast<int8_t*>(out) + int64_t(img) * M_ * gp_.out_c4)
                                      : static_cast<void*>(static_cast<float*>(out) + int64_t(img) * s.out_c * M_);
             if (direct_) {
-                uint8_t* buf = packed + job * strip_bytes;
-                // strips of equal size (at most `strip`): 49 pixels as 25 + 24, not 48 + 1 (a
-                // one-pixel strip costs a whole tile per block group)
+                // strip by strip (each strip in L1 for all the block groups), of equal size (at
+                // most `strip`): 49 pixels as 25 + 24, not 48 + 1 (a one-pixel strip costs a
+                // whole tile per block group)
+                const uint8_t* in_img = static_cast<const uint8_t*>(in) + nhwc4_offset(s.in_h, s.in_w, int32_t(pb_), img, 0, 0, 0);
+                uint8_t* buf = raw_ ? nullptr : packed + job * strip_bytes;
                 const int64_t nstrips = ceil_div(m1 - m0, strip);
                 for (int64_t si = 0; si < nstrips; ++si) {
                     const int64_t a = m0 + (m1 - m0) * si / nstrips, b = m0 + (m1 - m0) * (si + 1) / nstrips;
+                    if (raw_) {  // pixel m at in_img + pix_off[m]
+                        for (const auto& bgp : bgroups_) raw_gemm_(gp_, in_img, out_img, g, bgp.first, bgp.second, a, b);
+                        continue;
+                    }
                     pack_pixels(in, buf, img, a, b);
                     // the kernels read pixel m at in + pix_off[m] = in + m * pb_: the strip's
                     // first pixel, a, is at buf (address arithmetic only; nothing is read
@@ -615,6 +627,8 @@ private:
     ThreadPool* pool_;
     const IsaKernels* k_;
     int32_t G_, cin_g_, cout_g_, fmt_, cpw_, esize_, words_, taps_, nblocks_;
+    bool raw_ = false;     // direct_ on the input image as it is, with raw_gemm_: no copy at all
+    decltype(IsaKernels::gemm_int) raw_gemm_ = nullptr;
     bool direct_ = false;  // 1x1 int8, no padding: packed per task, compact (pack_pixels)
     bool flat_ = false;    // few input channels: kernel rows read as byte runs (constructor)
     // build_row_bands: border rows that skip their padding kernel rows, and which parameters

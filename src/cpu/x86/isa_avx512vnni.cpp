@@ -51,7 +51,7 @@ void dw_word_row(const DwWordParams& d, const uint8_t* const* rows, void* out, i
 }
 
 const IsaKernels kKernels = {"avx512vnni", 16, WORD_U8X4, 4, 24, gemm<WordU8>, gemm<WordF32>, dw_row, 1, dw_word_pack_row_impl, dw_word_row, flip_copy_impl, ONE_SHIFT_SIGNED,
-                            tile_slots, point_f32_impl<6, 4>, dw_plane_f32_impl};
+                            tile_slots, point_f32_impl<6, 4>, dw_plane_f32_impl, gemm<WordS8Flip>};
 }  // namespace
 
 const IsaKernels* avx512vnni_kernels() { return &kKernels; }

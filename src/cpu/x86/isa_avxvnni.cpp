@@ -28,7 +28,7 @@ void dw_word_row(const DwWordParams& d, const uint8_t* const* rows, void* out, i
 }
 
 const IsaKernels kKernels = {"avxvnni", 8, WORD_U8X4, 2, 12, gemm<WordU8>, gemm<WordF32>, dw_row, 1, dw_word_pack_row_impl, dw_word_row, flip_copy_impl, ONE_SHIFT_UNSIGNED,
-                            nullptr, point_f32_impl<4, 2>, dw_plane_f32_impl};
+                            nullptr, point_f32_impl<4, 2>, dw_plane_f32_impl, gemm<WordS8Flip>};
 }  // namespace
 
 const IsaKernels* avxvnni_kernels() { return &kKernels; }

@@ -477,6 +477,19 @@ void gemm_range(const GemmParams& gp, const uint8_t* in, void* out, int32_t g, i
     for (int64_t m = m_begin; m < m_end; m += P) gemm_tile<W, OB, P, -1>(gp, in, out, g, blk0, m, m_end);
 }
 
+#if QGPU_X86_WIDTH == 512 || defined(QGPU_X86_AVXVNNI)
+// WordU8 on the raw s8 bytes of the NHWC4 input (IsaKernels::gemm_int_direct): each broadcast
+// word is flipped to u8 (x + 128) in its register, an xor on an ALU pipe the dot products leave
+// free, instead of a flipped copy of the input
+struct WordS8Flip : WordU8 {
+#if QGPU_X86_WIDTH == 512
+    static VA bcast(const uint8_t* p) { return _mm512_xor_si512(WordU8::bcast(p), _mm512_set1_epi8(char(0x80))); }
+#else
+    static VA bcast(const uint8_t* p) { return _mm256_xor_si256(WordU8::bcast(p), _mm256_set1_epi8(char(0x80))); }
+#endif
+};
+#endif
+
 // dst[i] = src[i] ^ 0x80 (IsaKernels::flip_copy), one vector at a time
 void flip_copy_impl(const uint8_t* src, uint8_t* dst, int64_t bytes) {
     int64_t i = 0;
