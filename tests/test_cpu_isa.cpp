@@ -407,6 +407,41 @@ TEST_CASE("cpu ISA variants equal the scalar reference on medium odd shapes", "[
             }
 }
 
+TEST_CASE("cpu ISA variants: 1x1 convs that read their input in place", "[cpu-isa][int8]") {
+    // Stride-1 and -2 1x1 convs without padding read the NHWC4 input as it is (the sign flip
+    // in registers); one block of output channels on a uniform pixel stride runs the AVX-512
+    // asm tiles of 12 pixels, the last one moved back over its neighbour. Ranges shorter than a
+    // tile, exactly one, and with a moved tail; every output-stage form, including the
+    // saturating store (ReLU with z_y = -128).
+    const cases::SuiteRow rows[] = {
+        {"one_block", 128, 16, 11, 13, 1, 1, 1, 0, 1},  // 143 pixels: 11 tiles + a moved one
+        {"one_block_odd", 3, 7, 5, 5, 1, 1, 1, 0, 1},   // 25 pixels, one input word
+        {"short", 9, 5, 1, 11, 1, 1, 1, 0, 1},          // 11 pixels: shorter than a tile
+        {"exact", 33, 13, 3, 4, 1, 1, 1, 0, 1},         // 12 pixels
+        {"two_blocks", 20, 24, 7, 9, 1, 1, 1, 0, 1},
+        {"stride2", 40, 16, 9, 11, 1, 1, 2, 0, 1},
+    };
+    std::vector<VariantCtx> vs = available_variants();
+    if (vs.empty()) { WARN("skipped: no SIMD variant on this CPU"); return; }
+    Ctx ref("scalar", 2);
+    REQUIRE(ref.ctx != nullptr);
+    std::mt19937 rng(9001);
+    for (const auto& row : rows)
+        for (qgpu_dtype dt : {QGPU_DTYPE_INT8, QGPU_DTYPE_FLOAT32})
+            for (int form = 0; form < 4; ++form) {
+                ConvCase c = cases::suite_case(row, rng, QGPU_PRECISION_INT8, dt);
+                const qgpu_activation acts[] = {QGPU_ACTIVATION_NONE, QGPU_ACTIVATION_RELU, QGPU_ACTIVATION_LEAKY_RELU,
+                                                QGPU_ACTIVATION_CLAMP};
+                c.desc.activation = acts[form];
+                c.desc.activation_min = -0.5f;
+                c.desc.activation_max = 0.75f;
+                c.desc.leaky_slope = 0.1f;
+                if (form == 1) c.desc.output_quant.zero_point = -128;
+                INFO(c.describe());
+                check_against_scalar(vs, ref, c);
+            }
+}
+
 TEST_CASE("cpu ISA variants round exact ties like the reference", "[cpu-isa][int8]") {
     // power-of-two scales (s_x = 2^-3, s_w = 2^-6, s_y = 2^(k - 9)): the multiplier is exactly
     // 2^-k, so a large share of the accumulators sit on a rounding tie of requantize, where the

@@ -248,6 +248,7 @@ public:
         gp_.taps = taps_;
         gp_.tap_off = tap_off_.data();
         gp_.pix_off = pix_off_.data();
+        gp_.pix_stride = raw_ && s.stride_h == 1 && s.stride_w == 1 ? pb_ : 0;
         gp_.M = M_;
         gp_.weights = weights_.data();
         gp_.blocks_per_group = nblocks_;
@@ -319,7 +320,8 @@ public:
                 // whole tile per block group)
                 const uint8_t* in_img = static_cast<const uint8_t*>(in) + nhwc4_offset(s.in_h, s.in_w, int32_t(pb_), img, 0, 0, 0);
                 uint8_t* buf = raw_ ? nullptr : packed + job * strip_bytes;
-                const int64_t nstrips = ceil_div(m1 - m0, strip);
+                // (in place with one block group: the whole chunk at once, no partial tiles)
+                const int64_t nstrips = raw_ && bgroups_.size() == 1 ? 1 : ceil_div(m1 - m0, strip);
                 for (int64_t si = 0; si < nstrips; ++si) {
                     const int64_t a = m0 + (m1 - m0) * si / nstrips, b = m0 + (m1 - m0) * (si + 1) / nstrips;
                     if (raw_) {  // pixel m at in_img + pix_off[m]

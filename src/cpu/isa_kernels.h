@@ -82,6 +82,7 @@ struct GemmParams {
     int32_t taps_packed = 0;         // taps in the packed weights (kernel_h * kernel_w; 0: taps)
     const int64_t* tap_off = nullptr;  // byte offset of each tap from the pixel's origin
     const int64_t* pix_off = nullptr;  // byte offset of each output pixel's origin [M]
+    int64_t pix_stride = 0;          // nonzero: pix_off[m] == m * pix_stride for every m
     int64_t M = 0;                   // output pixels per image
     const uint8_t* weights = nullptr;  // packed, see fast_conv.cpp
     int32_t blocks_per_group = 0;

@@ -20,7 +20,9 @@ namespace {
 // layer: 49 pixels in tiles of 6 computed 54, 10 % for nothing). Widths per block count:
 constexpr int kTileP[5] = {0, 12, 12, 8, 6}, kTileQ[5] = {0, 7, 7, 7, 5};
 int64_t round_to(int64_t r, int64_t p) { return (r + p - 1) / p * p; }
-bool use_q(int32_t nb, int64_t r) { return round_to(r, kTileQ[nb]) < round_to(r, kTileP[nb]); }
+// (Q only where it saves over 5 %: the narrower tile reads its weights for fewer pixels; on a
+// whole 56 x 56 image 7-pixel tiles of 2 blocks ran mv2_project 15 % slower than 12-pixel ones)
+bool use_q(int32_t nb, int64_t r) { return round_to(r, kTileQ[nb]) * 21 < round_to(r, kTileP[nb]) * 20; }
 int64_t tile_slots(int32_t nb, int64_t pixels) {
     nb = nb > 4 ? 4 : nb;
     return use_q(nb, pixels) ? round_to(pixels, kTileQ[nb]) : round_to(pixels, kTileP[nb]);
@@ -44,6 +46,25 @@ void gemm(const GemmParams& gp, const uint8_t* in, void* out, int32_t g, int32_t
     }
 }
 
+// IsaKernels::gemm_int_direct: one block on a uniform pixel stride in the asm K loop, the rest
+// in the generic tiles
+template <int OB>
+void gemm_direct_tiles(const GemmParams& gp, const uint8_t* in, void* out, int32_t g, int32_t blk0, int64_t m_begin,
+                       int64_t m_end) {
+    if (OB == 1 && gp.pix_stride) return gemm_range_stride_1x12(gp, in, out, g, blk0, m_begin, m_end);
+    gemm_tiles<WordS8Flip, OB>(gp, in, out, g, blk0, m_begin, m_end);
+}
+
+void gemm_direct(const GemmParams& gp, const uint8_t* in, void* out, int32_t g, int32_t blk0, int32_t nb,
+                 int64_t m_begin, int64_t m_end) {
+    switch (nb) {
+        case 1: gemm_direct_tiles<1>(gp, in, out, g, blk0, m_begin, m_end); break;
+        case 2: gemm_direct_tiles<2>(gp, in, out, g, blk0, m_begin, m_end); break;
+        case 3: gemm_direct_tiles<3>(gp, in, out, g, blk0, m_begin, m_end); break;
+        default: gemm_direct_tiles<4>(gp, in, out, g, blk0, m_begin, m_end); break;
+    }
+}
+
 void dw_row(const DwParams& d, const float* in, void* out, int32_t oy) { dw_row_impl<8>(d, in, out, oy); }
 
 void dw_word_row(const DwWordParams& d, const uint8_t* const* rows, void* out, int32_t oy, int32_t c0, int32_t c1) {
@@ -51,7 +72,7 @@ void dw_word_row(const DwWordParams& d, const uint8_t* const* rows, void* out, i
 }
 
 const IsaKernels kKernels = {"avx512vnni", 16, WORD_U8X4, 4, 24, gemm<WordU8>, gemm<WordF32>, dw_row, 1, dw_word_pack_row_impl, dw_word_row, flip_copy_impl, ONE_SHIFT_SIGNED,
-                            tile_slots, point_f32_impl<6, 4>, dw_plane_f32_impl, gemm<WordS8Flip>};
+                            tile_slots, point_f32_impl<6, 4>, dw_plane_f32_impl, gemm_direct};
 }  // namespace
 
 const IsaKernels* avx512vnni_kernels() { return &kKernels; }
