@@ -46,12 +46,14 @@ void gemm(const GemmParams& gp, const uint8_t* in, void* out, int32_t g, int32_t
     }
 }
 
-// IsaKernels::gemm_int_direct: one block on a uniform pixel stride in the asm K loop, the rest
-// in the generic tiles
+// IsaKernels::gemm_int_direct: up to 3 blocks on a uniform pixel stride in the asm tiles (4
+// blocks would need 24 + 4 + 3 vector registers), the rest in the generic tiles
 template <int OB>
 void gemm_direct_tiles(const GemmParams& gp, const uint8_t* in, void* out, int32_t g, int32_t blk0, int64_t m_begin,
                        int64_t m_end) {
-    if (OB == 1 && gp.pix_stride) return gemm_range_stride_1x12(gp, in, out, g, blk0, m_begin, m_end);
+    if constexpr (OB <= 3) {
+        if (gp.pix_stride) return gemm_range_stride<OB, kTileP[OB]>(gp, in, out, g, blk0, m_begin, m_end);
+    }
     gemm_tiles<WordS8Flip, OB>(gp, in, out, g, blk0, m_begin, m_end);
 }
 

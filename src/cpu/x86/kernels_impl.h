@@ -491,66 +491,131 @@ struct WordS8Flip : WordU8 {
 #endif
 
 #if QGPU_X86_WIDTH == 512
-// ---- int8 1x1 convs of one channel block on a uniform pixel stride ---------------------------
-// (GemmParams::pix_stride, raw s8 input.) One block means one broadcast per dot product, and
-// there the C tile lost a third of its speed to the compiler: one pointer per pixel, spilled,
-// and moves around the tied accumulators (a microbenchmark of sq_squeeze's loop: 22.3 us in C,
-// 14.9 us in this asm). The K loop of a 12-pixel tile, from zero: pixel p is at
-// base (p / 6) + (p % 6) * s, addressed as base + index * scale from the registers s, 3s and
-// 5s; its word is broadcast and flipped to u8 (x + 128) in one vpxord with a broadcast memory
-// operand. Weights: [word][64 bytes], as gemm_tile packs them for one block.
-struct Acc12 {
-    VI v[12];
-};
-__attribute__((always_inline)) inline Acc12 dot_tile_1x12(const uint8_t* w, const uint8_t* b0, int64_t s, int32_t words) {
-    VI a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11;
-    __asm__(
-        "vpxord %[a0], %[a0], %[a0]\n\t vpxord %[a1], %[a1], %[a1]\n\t vpxord %[a2], %[a2], %[a2]\n\t"
-        "vpxord %[a3], %[a3], %[a3]\n\t vpxord %[a4], %[a4], %[a4]\n\t vpxord %[a5], %[a5], %[a5]\n\t"
-        "vpxord %[a6], %[a6], %[a6]\n\t vpxord %[a7], %[a7], %[a7]\n\t vpxord %[a8], %[a8], %[a8]\n\t"
-        "vpxord %[a9], %[a9], %[a9]\n\t vpxord %[a10], %[a10], %[a10]\n\t vpxord %[a11], %[a11], %[a11]\n\t"
+// ---- int8 1x1 convs on a uniform pixel stride (GemmParams::pix_stride, raw s8 input) --------
+// The K loop of a tile in asm. In C, GCC keeps a pointer per pixel of the tile, spills them
+// and adds moves around the tied accumulators: a microbenchmark of sq_squeeze's one-block loop
+// took 22.3 us in C and 14.9 us as this asm. AsmTile<OB, P>::run computes the tile's OB x P
+// accumulators from zero, a[ob * P + p]: pixel p is at base (p / 6) + (p % 6) * s (base 0
+// is b0, base 1 is b0 + 6s), addressed as base + index * scale from the registers s, 3s and 5s;
+// its word is broadcast and flipped to u8 (x + 128) in one vpxord with a broadcast memory
+// operand. Weights: [word][OB][64 bytes], as gemm_tile packs a block group. The asm says
+// "memory" since it reads the input and the weights.
+template <int OB, int P>
+struct AsmTile;
+template <>
+struct AsmTile<1, 12> {
+    __attribute__((always_inline)) static void run(const uint8_t* w, const uint8_t* b0, int64_t s, int32_t words, VI (&a)[12]) {
+        __asm__(
+        "vpxord %[a0], %[a0], %[a0]\n\t vpxord %[a1], %[a1], %[a1]\n\t vpxord %[a2], %[a2], %[a2]\n\t vpxord %[a3], %[a3], %[a3]\n\t"
+        "vpxord %[a4], %[a4], %[a4]\n\t vpxord %[a5], %[a5], %[a5]\n\t vpxord %[a6], %[a6], %[a6]\n\t vpxord %[a7], %[a7], %[a7]\n\t"
+        "vpxord %[a8], %[a8], %[a8]\n\t vpxord %[a9], %[a9], %[a9]\n\t vpxord %[a10], %[a10], %[a10]\n\t vpxord %[a11], %[a11], %[a11]\n\t"
         "movl $0x80808080, %%eax\n\t vpbroadcastd %%eax, %%zmm31\n\t"
         "lea (%[s],%[s],2), %%r8\n\t lea (%[s],%[s],4), %%r9\n\t"
         "mov %[b0], %%r10\n\t lea (%[b0],%%r8,2), %%r11\n\t mov %[w], %%rdx\n\t mov %[n], %%eax\n"
         "1:\n\t"
-        "vmovdqu64 (%%rdx), %%zmm30\n\t"
-        "vpxord (%%r10)%{1to16%}, %%zmm31, %%zmm29\n\t vpdpbusd %%zmm30, %%zmm29, %[a0]\n\t"
-        "vpxord (%%r10,%[s],1)%{1to16%}, %%zmm31, %%zmm28\n\t vpdpbusd %%zmm30, %%zmm28, %[a1]\n\t"
-        "vpxord (%%r10,%[s],2)%{1to16%}, %%zmm31, %%zmm29\n\t vpdpbusd %%zmm30, %%zmm29, %[a2]\n\t"
-        "vpxord (%%r10,%%r8,1)%{1to16%}, %%zmm31, %%zmm28\n\t vpdpbusd %%zmm30, %%zmm28, %[a3]\n\t"
-        "vpxord (%%r10,%[s],4)%{1to16%}, %%zmm31, %%zmm29\n\t vpdpbusd %%zmm30, %%zmm29, %[a4]\n\t"
-        "vpxord (%%r10,%%r9,1)%{1to16%}, %%zmm31, %%zmm28\n\t vpdpbusd %%zmm30, %%zmm28, %[a5]\n\t"
-        "vpxord (%%r11)%{1to16%}, %%zmm31, %%zmm29\n\t vpdpbusd %%zmm30, %%zmm29, %[a6]\n\t"
-        "vpxord (%%r11,%[s],1)%{1to16%}, %%zmm31, %%zmm28\n\t vpdpbusd %%zmm30, %%zmm28, %[a7]\n\t"
-        "vpxord (%%r11,%[s],2)%{1to16%}, %%zmm31, %%zmm29\n\t vpdpbusd %%zmm30, %%zmm29, %[a8]\n\t"
-        "vpxord (%%r11,%%r8,1)%{1to16%}, %%zmm31, %%zmm28\n\t vpdpbusd %%zmm30, %%zmm28, %[a9]\n\t"
-        "vpxord (%%r11,%[s],4)%{1to16%}, %%zmm31, %%zmm29\n\t vpdpbusd %%zmm30, %%zmm29, %[a10]\n\t"
-        "vpxord (%%r11,%%r9,1)%{1to16%}, %%zmm31, %%zmm28\n\t vpdpbusd %%zmm30, %%zmm28, %[a11]\n\t"
+        "vmovdqu64 0(%%rdx), %%zmm29\n\t"
+        "vpxord (%%r10)%{1to16%}, %%zmm31, %%zmm27\n\t vpdpbusd %%zmm29, %%zmm27, %[a0]\n\t"
+        "vpxord (%%r10,%[s],1)%{1to16%}, %%zmm31, %%zmm28\n\t vpdpbusd %%zmm29, %%zmm28, %[a1]\n\t"
+        "vpxord (%%r10,%[s],2)%{1to16%}, %%zmm31, %%zmm27\n\t vpdpbusd %%zmm29, %%zmm27, %[a2]\n\t"
+        "vpxord (%%r10,%%r8,1)%{1to16%}, %%zmm31, %%zmm28\n\t vpdpbusd %%zmm29, %%zmm28, %[a3]\n\t"
+        "vpxord (%%r10,%[s],4)%{1to16%}, %%zmm31, %%zmm27\n\t vpdpbusd %%zmm29, %%zmm27, %[a4]\n\t"
+        "vpxord (%%r10,%%r9,1)%{1to16%}, %%zmm31, %%zmm28\n\t vpdpbusd %%zmm29, %%zmm28, %[a5]\n\t"
+        "vpxord (%%r11)%{1to16%}, %%zmm31, %%zmm27\n\t vpdpbusd %%zmm29, %%zmm27, %[a6]\n\t"
+        "vpxord (%%r11,%[s],1)%{1to16%}, %%zmm31, %%zmm28\n\t vpdpbusd %%zmm29, %%zmm28, %[a7]\n\t"
+        "vpxord (%%r11,%[s],2)%{1to16%}, %%zmm31, %%zmm27\n\t vpdpbusd %%zmm29, %%zmm27, %[a8]\n\t"
+        "vpxord (%%r11,%%r8,1)%{1to16%}, %%zmm31, %%zmm28\n\t vpdpbusd %%zmm29, %%zmm28, %[a9]\n\t"
+        "vpxord (%%r11,%[s],4)%{1to16%}, %%zmm31, %%zmm27\n\t vpdpbusd %%zmm29, %%zmm27, %[a10]\n\t"
+        "vpxord (%%r11,%%r9,1)%{1to16%}, %%zmm31, %%zmm28\n\t vpdpbusd %%zmm29, %%zmm28, %[a11]\n\t"
         "add $64, %%rdx\n\t add $4, %%r10\n\t add $4, %%r11\n\t dec %%eax\n\t jnz 1b"
-        : [a0] "=&v"(a0), [a1] "=&v"(a1), [a2] "=&v"(a2), [a3] "=&v"(a3), [a4] "=&v"(a4), [a5] "=&v"(a5),
-          [a6] "=&v"(a6), [a7] "=&v"(a7), [a8] "=&v"(a8), [a9] "=&v"(a9), [a10] "=&v"(a10), [a11] "=&v"(a11)
+        : [a0] "=&v"(a[0]), [a1] "=&v"(a[1]), [a2] "=&v"(a[2]), [a3] "=&v"(a[3]), [a4] "=&v"(a[4]), [a5] "=&v"(a[5]), [a6] "=&v"(a[6]), [a7] "=&v"(a[7]), [a8] "=&v"(a[8]), [a9] "=&v"(a[9]), [a10] "=&v"(a[10]), [a11] "=&v"(a[11])
         : [w] "r"(w), [b0] "r"(b0), [s] "r"(s), [n] "r"(words)
-        : "rax", "rdx", "r8", "r9", "r10", "r11", "xmm28", "xmm29", "xmm30", "xmm31", "cc", "memory");
-    return Acc12{{a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11}};
-}
-// Output pixels [m_begin, m_end) of one block in 12-pixel tiles, the last one moved back to
-// end at m_end (it recomputes a few pixels of its neighbour and rewrites the same bytes).
-// Shorter ranges and float outputs take the generic tiles.
-inline void gemm_range_stride_1x12(const GemmParams& gp, const uint8_t* in, void* out, int32_t g, int32_t blk0,
-                                   int64_t m_begin, int64_t m_end) {
-    constexpr int P = 12;
+        : "rax", "rdx", "r8", "r9", "r10", "r11", "xmm27", "xmm28", "xmm29", "xmm30", "xmm31", "cc", "memory");
+    }
+};
+template <>
+struct AsmTile<2, 12> {
+    __attribute__((always_inline)) static void run(const uint8_t* w, const uint8_t* b0, int64_t s, int32_t words, VI (&a)[24]) {
+        __asm__(
+        "vpxord %[a0], %[a0], %[a0]\n\t vpxord %[a1], %[a1], %[a1]\n\t vpxord %[a2], %[a2], %[a2]\n\t vpxord %[a3], %[a3], %[a3]\n\t"
+        "vpxord %[a4], %[a4], %[a4]\n\t vpxord %[a5], %[a5], %[a5]\n\t vpxord %[a6], %[a6], %[a6]\n\t vpxord %[a7], %[a7], %[a7]\n\t"
+        "vpxord %[a8], %[a8], %[a8]\n\t vpxord %[a9], %[a9], %[a9]\n\t vpxord %[a10], %[a10], %[a10]\n\t vpxord %[a11], %[a11], %[a11]\n\t"
+        "vpxord %[a12], %[a12], %[a12]\n\t vpxord %[a13], %[a13], %[a13]\n\t vpxord %[a14], %[a14], %[a14]\n\t vpxord %[a15], %[a15], %[a15]\n\t"
+        "vpxord %[a16], %[a16], %[a16]\n\t vpxord %[a17], %[a17], %[a17]\n\t vpxord %[a18], %[a18], %[a18]\n\t vpxord %[a19], %[a19], %[a19]\n\t"
+        "vpxord %[a20], %[a20], %[a20]\n\t vpxord %[a21], %[a21], %[a21]\n\t vpxord %[a22], %[a22], %[a22]\n\t vpxord %[a23], %[a23], %[a23]\n\t"
+        "movl $0x80808080, %%eax\n\t vpbroadcastd %%eax, %%zmm31\n\t"
+        "lea (%[s],%[s],2), %%r8\n\t lea (%[s],%[s],4), %%r9\n\t"
+        "mov %[b0], %%r10\n\t lea (%[b0],%%r8,2), %%r11\n\t mov %[w], %%rdx\n\t mov %[n], %%eax\n"
+        "1:\n\t"
+        "vmovdqu64 0(%%rdx), %%zmm29\n\t vmovdqu64 64(%%rdx), %%zmm30\n\t"
+        "vpxord (%%r10)%{1to16%}, %%zmm31, %%zmm27\n\t vpdpbusd %%zmm29, %%zmm27, %[a0]\n\t vpdpbusd %%zmm30, %%zmm27, %[a12]\n\t"
+        "vpxord (%%r10,%[s],1)%{1to16%}, %%zmm31, %%zmm28\n\t vpdpbusd %%zmm29, %%zmm28, %[a1]\n\t vpdpbusd %%zmm30, %%zmm28, %[a13]\n\t"
+        "vpxord (%%r10,%[s],2)%{1to16%}, %%zmm31, %%zmm27\n\t vpdpbusd %%zmm29, %%zmm27, %[a2]\n\t vpdpbusd %%zmm30, %%zmm27, %[a14]\n\t"
+        "vpxord (%%r10,%%r8,1)%{1to16%}, %%zmm31, %%zmm28\n\t vpdpbusd %%zmm29, %%zmm28, %[a3]\n\t vpdpbusd %%zmm30, %%zmm28, %[a15]\n\t"
+        "vpxord (%%r10,%[s],4)%{1to16%}, %%zmm31, %%zmm27\n\t vpdpbusd %%zmm29, %%zmm27, %[a4]\n\t vpdpbusd %%zmm30, %%zmm27, %[a16]\n\t"
+        "vpxord (%%r10,%%r9,1)%{1to16%}, %%zmm31, %%zmm28\n\t vpdpbusd %%zmm29, %%zmm28, %[a5]\n\t vpdpbusd %%zmm30, %%zmm28, %[a17]\n\t"
+        "vpxord (%%r11)%{1to16%}, %%zmm31, %%zmm27\n\t vpdpbusd %%zmm29, %%zmm27, %[a6]\n\t vpdpbusd %%zmm30, %%zmm27, %[a18]\n\t"
+        "vpxord (%%r11,%[s],1)%{1to16%}, %%zmm31, %%zmm28\n\t vpdpbusd %%zmm29, %%zmm28, %[a7]\n\t vpdpbusd %%zmm30, %%zmm28, %[a19]\n\t"
+        "vpxord (%%r11,%[s],2)%{1to16%}, %%zmm31, %%zmm27\n\t vpdpbusd %%zmm29, %%zmm27, %[a8]\n\t vpdpbusd %%zmm30, %%zmm27, %[a20]\n\t"
+        "vpxord (%%r11,%%r8,1)%{1to16%}, %%zmm31, %%zmm28\n\t vpdpbusd %%zmm29, %%zmm28, %[a9]\n\t vpdpbusd %%zmm30, %%zmm28, %[a21]\n\t"
+        "vpxord (%%r11,%[s],4)%{1to16%}, %%zmm31, %%zmm27\n\t vpdpbusd %%zmm29, %%zmm27, %[a10]\n\t vpdpbusd %%zmm30, %%zmm27, %[a22]\n\t"
+        "vpxord (%%r11,%%r9,1)%{1to16%}, %%zmm31, %%zmm28\n\t vpdpbusd %%zmm29, %%zmm28, %[a11]\n\t vpdpbusd %%zmm30, %%zmm28, %[a23]\n\t"
+        "add $128, %%rdx\n\t add $4, %%r10\n\t add $4, %%r11\n\t dec %%eax\n\t jnz 1b"
+        : [a0] "=&v"(a[0]), [a1] "=&v"(a[1]), [a2] "=&v"(a[2]), [a3] "=&v"(a[3]), [a4] "=&v"(a[4]), [a5] "=&v"(a[5]), [a6] "=&v"(a[6]), [a7] "=&v"(a[7]), [a8] "=&v"(a[8]), [a9] "=&v"(a[9]), [a10] "=&v"(a[10]), [a11] "=&v"(a[11]), [a12] "=&v"(a[12]), [a13] "=&v"(a[13]), [a14] "=&v"(a[14]), [a15] "=&v"(a[15]), [a16] "=&v"(a[16]), [a17] "=&v"(a[17]), [a18] "=&v"(a[18]), [a19] "=&v"(a[19]), [a20] "=&v"(a[20]), [a21] "=&v"(a[21]), [a22] "=&v"(a[22]), [a23] "=&v"(a[23])
+        : [w] "r"(w), [b0] "r"(b0), [s] "r"(s), [n] "r"(words)
+        : "rax", "rdx", "r8", "r9", "r10", "r11", "xmm27", "xmm28", "xmm29", "xmm30", "xmm31", "cc", "memory");
+    }
+};
+template <>
+struct AsmTile<3, 8> {
+    __attribute__((always_inline)) static void run(const uint8_t* w, const uint8_t* b0, int64_t s, int32_t words, VI (&a)[24]) {
+        __asm__(
+        "vpxord %[a0], %[a0], %[a0]\n\t vpxord %[a1], %[a1], %[a1]\n\t vpxord %[a2], %[a2], %[a2]\n\t vpxord %[a3], %[a3], %[a3]\n\t"
+        "vpxord %[a4], %[a4], %[a4]\n\t vpxord %[a5], %[a5], %[a5]\n\t vpxord %[a6], %[a6], %[a6]\n\t vpxord %[a7], %[a7], %[a7]\n\t"
+        "vpxord %[a8], %[a8], %[a8]\n\t vpxord %[a9], %[a9], %[a9]\n\t vpxord %[a10], %[a10], %[a10]\n\t vpxord %[a11], %[a11], %[a11]\n\t"
+        "vpxord %[a12], %[a12], %[a12]\n\t vpxord %[a13], %[a13], %[a13]\n\t vpxord %[a14], %[a14], %[a14]\n\t vpxord %[a15], %[a15], %[a15]\n\t"
+        "vpxord %[a16], %[a16], %[a16]\n\t vpxord %[a17], %[a17], %[a17]\n\t vpxord %[a18], %[a18], %[a18]\n\t vpxord %[a19], %[a19], %[a19]\n\t"
+        "vpxord %[a20], %[a20], %[a20]\n\t vpxord %[a21], %[a21], %[a21]\n\t vpxord %[a22], %[a22], %[a22]\n\t vpxord %[a23], %[a23], %[a23]\n\t"
+        "movl $0x80808080, %%eax\n\t vpbroadcastd %%eax, %%zmm31\n\t"
+        "lea (%[s],%[s],2), %%r8\n\t lea (%[s],%[s],4), %%r9\n\t"
+        "mov %[b0], %%r10\n\t lea (%[b0],%%r8,2), %%r11\n\t mov %[w], %%rdx\n\t mov %[n], %%eax\n"
+        "1:\n\t"
+        "vmovdqu64 0(%%rdx), %%zmm29\n\t vmovdqu64 64(%%rdx), %%zmm30\n\t vmovdqu64 128(%%rdx), %%zmm26\n\t"
+        "vpxord (%%r10)%{1to16%}, %%zmm31, %%zmm27\n\t vpdpbusd %%zmm29, %%zmm27, %[a0]\n\t vpdpbusd %%zmm30, %%zmm27, %[a8]\n\t vpdpbusd %%zmm26, %%zmm27, %[a16]\n\t"
+        "vpxord (%%r10,%[s],1)%{1to16%}, %%zmm31, %%zmm28\n\t vpdpbusd %%zmm29, %%zmm28, %[a1]\n\t vpdpbusd %%zmm30, %%zmm28, %[a9]\n\t vpdpbusd %%zmm26, %%zmm28, %[a17]\n\t"
+        "vpxord (%%r10,%[s],2)%{1to16%}, %%zmm31, %%zmm27\n\t vpdpbusd %%zmm29, %%zmm27, %[a2]\n\t vpdpbusd %%zmm30, %%zmm27, %[a10]\n\t vpdpbusd %%zmm26, %%zmm27, %[a18]\n\t"
+        "vpxord (%%r10,%%r8,1)%{1to16%}, %%zmm31, %%zmm28\n\t vpdpbusd %%zmm29, %%zmm28, %[a3]\n\t vpdpbusd %%zmm30, %%zmm28, %[a11]\n\t vpdpbusd %%zmm26, %%zmm28, %[a19]\n\t"
+        "vpxord (%%r10,%[s],4)%{1to16%}, %%zmm31, %%zmm27\n\t vpdpbusd %%zmm29, %%zmm27, %[a4]\n\t vpdpbusd %%zmm30, %%zmm27, %[a12]\n\t vpdpbusd %%zmm26, %%zmm27, %[a20]\n\t"
+        "vpxord (%%r10,%%r9,1)%{1to16%}, %%zmm31, %%zmm28\n\t vpdpbusd %%zmm29, %%zmm28, %[a5]\n\t vpdpbusd %%zmm30, %%zmm28, %[a13]\n\t vpdpbusd %%zmm26, %%zmm28, %[a21]\n\t"
+        "vpxord (%%r11)%{1to16%}, %%zmm31, %%zmm27\n\t vpdpbusd %%zmm29, %%zmm27, %[a6]\n\t vpdpbusd %%zmm30, %%zmm27, %[a14]\n\t vpdpbusd %%zmm26, %%zmm27, %[a22]\n\t"
+        "vpxord (%%r11,%[s],1)%{1to16%}, %%zmm31, %%zmm28\n\t vpdpbusd %%zmm29, %%zmm28, %[a7]\n\t vpdpbusd %%zmm30, %%zmm28, %[a15]\n\t vpdpbusd %%zmm26, %%zmm28, %[a23]\n\t"
+        "add $192, %%rdx\n\t add $4, %%r10\n\t add $4, %%r11\n\t dec %%eax\n\t jnz 1b"
+        : [a0] "=&v"(a[0]), [a1] "=&v"(a[1]), [a2] "=&v"(a[2]), [a3] "=&v"(a[3]), [a4] "=&v"(a[4]), [a5] "=&v"(a[5]), [a6] "=&v"(a[6]), [a7] "=&v"(a[7]), [a8] "=&v"(a[8]), [a9] "=&v"(a[9]), [a10] "=&v"(a[10]), [a11] "=&v"(a[11]), [a12] "=&v"(a[12]), [a13] "=&v"(a[13]), [a14] "=&v"(a[14]), [a15] "=&v"(a[15]), [a16] "=&v"(a[16]), [a17] "=&v"(a[17]), [a18] "=&v"(a[18]), [a19] "=&v"(a[19]), [a20] "=&v"(a[20]), [a21] "=&v"(a[21]), [a22] "=&v"(a[22]), [a23] "=&v"(a[23])
+        : [w] "r"(w), [b0] "r"(b0), [s] "r"(s), [n] "r"(words)
+        : "rax", "rdx", "r8", "r9", "r10", "r11", "xmm26", "xmm27", "xmm28", "xmm29", "xmm30", "xmm31", "cc", "memory");
+    }
+};
+
+// Output pixels [m_begin, m_end) in tiles of P, the last one moved back to end at m_end (it
+// recomputes a few pixels of its neighbour and rewrites the same bytes). Shorter ranges and
+// float outputs take the generic tiles.
+template <int OB, int P>
+void gemm_range_stride(const GemmParams& gp, const uint8_t* in, void* out, int32_t g, int32_t blk0, int64_t m_begin,
+                       int64_t m_end) {
     if (m_end - m_begin < P || gp.out.mode != OUT_INT8 || gp.words < 1)
-        return gemm_range<WordS8Flip, 1, P>(gp, in, out, g, blk0, m_begin, m_end);
+        return gemm_range<WordS8Flip, OB, P>(gp, in, out, g, blk0, m_begin, m_end);
     const uint8_t* w = gp.weights + (int64_t(g) * gp.blocks_per_group + blk0) * gp.words * 64;
     with_stage(gp.out, [&](auto stage) {
         constexpr int S = decltype(stage)::value;
         for (int64_t m = m_begin; m < m_end; m += P) {
             const int64_t t = m + P <= m_end ? m : m_end - P;
-            const Acc12 r = dot_tile_1x12(w, in + t * gp.pix_stride, gp.pix_stride, gp.words);
-            VI acc[1][P];
+            VI a[OB * P];
+            AsmTile<OB, P>::run(w, in + t * gp.pix_stride, gp.pix_stride, gp.words, a);
+            VI acc[OB][P];
+#pragma GCC unroll 4
+            for (int ob = 0; ob < OB; ++ob)
 #pragma GCC unroll 12
-            for (int p = 0; p < P; ++p) acc[0][p] = r.v[p];
-            store_tile_int8<S, 1, P>(gp, acc, static_cast<int8_t*>(out), g, blk0, t, P);
+                for (int p = 0; p < P; ++p) acc[ob][p] = a[ob * P + p];
+            store_tile_int8<S, OB, P>(gp, acc, static_cast<int8_t*>(out), g, blk0, t, P);
         }
     });
 }
