@@ -412,7 +412,8 @@ TEST_CASE("cpu ISA variants: 1x1 convs that read their input in place", "[cpu-is
     // in registers); one block of output channels on a uniform pixel stride runs the AVX-512
     // asm tiles of 12 pixels, the last one moved back over its neighbour. Ranges shorter than a
     // tile, exactly one, and with a moved tail; every output-stage form, including the
-    // saturating store (ReLU with z_y = -128).
+    // saturating store (ReLU with z_y = -128); a layer of few pixels whose tasks split the
+    // channels.
     const cases::SuiteRow rows[] = {
         {"one_block", 128, 16, 11, 13, 1, 1, 1, 0, 1},  // 143 pixels: 11 tiles + a moved one
         {"one_block_odd", 3, 7, 5, 5, 1, 1, 1, 0, 1},   // 25 pixels, one input word
@@ -420,6 +421,7 @@ TEST_CASE("cpu ISA variants: 1x1 convs that read their input in place", "[cpu-is
         {"exact", 33, 13, 3, 4, 1, 1, 1, 0, 1},         // 12 pixels
         {"two_blocks", 20, 24, 7, 9, 1, 1, 1, 0, 1},
         {"stride2", 40, 16, 9, 11, 1, 1, 2, 0, 1},
+        {"channel_split", 40, 128, 5, 7, 1, 1, 1, 0, 1},  // few pixels: tasks per 4 blocks
     };
     std::vector<VariantCtx> vs = available_variants();
     if (vs.empty()) { WARN("skipped: no SIMD variant on this CPU"); return; }

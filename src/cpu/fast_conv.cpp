@@ -241,6 +241,10 @@ public:
         nblocks_ = int32_t(ceil_div(cout_g_, L));
         const int32_t ob = block_group_size();
         for (int32_t b0 = 0; b0 < nblocks_; b0 += ob) bgroups_.push_back({b0, std::min(ob, nblocks_ - b0)});
+        // few pixels (under 16 of the widest tiles): tasks split the channels instead, where
+        // that keeps each thread's output bytes on cache lines of their own
+        split_direct_ = raw_ && bgroups_.size() > 1 && M_ < 16 * int64_t(k->tile_quant) && s.out_c % 64 == 0 &&
+                        (int64_t(ob) * L) % 64 == 0;
         pack_weights();
 
         build_outs(&outs_, &gp_.out, nullptr);
@@ -270,13 +274,16 @@ public:
         const int64_t macs = int64_t(n) * G_ * M_ * cout_g_ * taps_ * words_ * cpw_;
         const int64_t want = macs < kInlineMacs ? 1 : threads * std::min<int64_t>(8, std::max<int64_t>(1, macs / (threads * kTaskMacs)));
         // tasks: (image, group, block group, pixel chunk), chunks sized for `want` tasks; direct
-        // 1x1 convs: (image, pixel chunk), each running every block group on its strips
+        // 1x1 convs: (image, pixel chunk), each running every block group on its strips, unless
+        // split_direct_
         const int64_t nbg = int64_t(bgroups_.size());
-        const int64_t ubg = direct_ ? 1 : nbg;
+        const int64_t ubg = direct_ && !split_direct_ ? 1 : nbg;
         const int64_t units = int64_t(n) * G_ * ubg;
         const int64_t quant = k_->tile_quant;
         // (one thread: no pixel chunks, which only add partial tiles)
         int64_t chunks = threads == 1 ? 1 : std::max<int64_t>(1, std::min(ceil_div(want, units), ceil_div(M_, quant)));
+        // a task count the threads share evenly (3 block groups on 2 threads: 6 tasks, not 3)
+        while ((units * chunks) % threads != 0 && chunks < ceil_div(M_, quant)) ++chunks;
         // chunks of whole tiles; of whole rows where border rows run their own parameters and
         // rows are short (a chunk end inside a 7-pixel row cost a partial tile on each side)
         const int64_t unit_px = bands_.size() > 1 && s.out_w <= 2 * quant ? s.out_w : quant;
@@ -314,14 +321,13 @@ public:
             const int64_t m0 = mc * chunk, m1 = std::min(M_, m0 + chunk);
             void* out_img = int8_out ? static_cast<void*>(static_cast<int8_t*>(out) + int64_t(img) * M_ * gp_.out_c4)
                                      : static_cast<void*>(static_cast<float*>(out) + int64_t(img) * s.out_c * M_);
-            if (direct_) {
+            if (direct_ && ubg == 1) {
                 // strip by strip (each strip in L1 for all the block groups), of equal size (at
                 // most `strip`): 49 pixels as 25 + 24, not 48 + 1 (a one-pixel strip costs a
-                // whole tile per block group)
+                // whole tile per block group); in place with one block group: the whole chunk
                 const uint8_t* in_img = static_cast<const uint8_t*>(in) + nhwc4_offset(s.in_h, s.in_w, int32_t(pb_), img, 0, 0, 0);
                 uint8_t* buf = raw_ ? nullptr : packed + job * strip_bytes;
-                // (in place with one block group: the whole chunk at once, no partial tiles)
-                const int64_t nstrips = raw_ && bgroups_.size() == 1 ? 1 : ceil_div(m1 - m0, strip);
+                const int64_t nstrips = raw_ && nbg == 1 ? 1 : ceil_div(m1 - m0, strip);
                 for (int64_t si = 0; si < nstrips; ++si) {
                     const int64_t a = m0 + (m1 - m0) * si / nstrips, b = m0 + (m1 - m0) * (si + 1) / nstrips;
                     if (raw_) {  // pixel m at in_img + pix_off[m]
@@ -335,6 +341,9 @@ public:
                     const uint8_t* in_strip = reinterpret_cast<const uint8_t*>(reinterpret_cast<uintptr_t>(buf) - uintptr_t(a * pb_));
                     for (const auto& bgp : bgroups_) gemm(gp_, in_strip, out_img, g, bgp.first, bgp.second, a, b);
                 }
+            } else if (raw_) {  // split_direct_: one block group, the input image in place
+                const uint8_t* in_img = static_cast<const uint8_t*>(in) + nhwc4_offset(s.in_h, s.in_w, int32_t(pb_), img, 0, 0, 0);
+                raw_gemm_(gp_, in_img, out_img, g, bgroups_[size_t(bg)].first, bgroups_[size_t(bg)].second, m0, m1);
             } else {
                 const uint8_t* in_g = packed + int64_t(img) * ib_ + int64_t(g) * gb_;
                 for (const RowBand& band : bands_) {
@@ -342,7 +351,7 @@ public:
                     if (a < b) gemm(*band.gp, in_g, out_img, g, bgroups_[size_t(bg)].first, bgroups_[size_t(bg)].second, a, b);
                 }
             }
-            if (int8_out && g == G_ - 1 && (direct_ || bg == nbg - 1))
+            if (int8_out && g == G_ - 1 && bg == ubg - 1)
                 fill_out_padding(plan_, static_cast<int8_t*>(out_img), m0, m1);
         });
         return QGPU_OK;
@@ -631,6 +640,9 @@ private:
     int32_t G_, cin_g_, cout_g_, fmt_, cpw_, esize_, words_, taps_, nblocks_;
     bool raw_ = false;     // direct_ on the input image as it is, with raw_gemm_: no copy at all
     decltype(IsaKernels::gemm_int) raw_gemm_ = nullptr;
+    // raw_ with tasks per block group: every group's output bytes are whole cache lines, so
+    // threads splitting the channels never write the same line (mv2_last: 49 pixels, 20 groups)
+    bool split_direct_ = false;
     bool direct_ = false;  // 1x1 int8, no padding: packed per task, compact (pack_pixels)
     bool flat_ = false;    // few input channels: kernel rows read as byte runs (constructor)
     // build_row_bands: border rows that skip their padding kernel rows, and which parameters
