@@ -219,6 +219,16 @@ public:
         }
         gb_ = (hp_ * row_ + 63) & ~int64_t(63);
         ib_ = gb_ * G_;
+        // the padded rows and the input columns some tap reads (a stride-2 1x1 conv reads a
+        // quarter of its input: the rest is not packed)
+        row_read_.assign(size_t(hp_), 0);
+        std::vector<uint8_t> col_read(size_t(wp_), 0);
+        for (int32_t oy = 0; oy < s.out_h; ++oy)
+            for (int32_t ky = 0; ky < s.kernel_h; ++ky) row_read_[size_t(oy * s.stride_h + ky * s.dilation_h)] = 1;
+        for (int32_t ox = 0; ox < s.out_w; ++ox)
+            for (int32_t kx = 0; kx < s.kernel_w; ++kx) col_read[size_t(ox * s.stride_w + kx * s.dilation_w)] = 1;
+        for (int32_t x = 0; x < s.in_w; ++x)
+            if (col_read[size_t(x + s.pad_left)]) in_cols_read_.push_back(x);
         // 1x1 int8 convs without padding read one input pixel per output pixel: in place where
         // the ISA can (raw_), else from a copy of just those, in output order, which each task
         // packs strip by strip right before using them (L1-hot, no separate pass over the image;
@@ -307,7 +317,7 @@ public:
             pool_->parallel_for(ceil_div(pack_rows, pack_chunk), want == 1, [&](int64_t job) {
                 for (int64_t r = job * pack_chunk; r < std::min(pack_rows, (job + 1) * pack_chunk); ++r) {
                     const int64_t yp = r % hp_, ig = r / hp_;
-                    pack_row(in, packed, int32_t(ig / G_), int32_t(ig % G_), int32_t(yp));
+                    if (row_read_[size_t(yp)]) pack_row(in, packed, int32_t(ig / G_), int32_t(ig % G_), int32_t(yp));
                 }
             });
         }
@@ -629,7 +639,7 @@ private:
             float* dst = rf + s.pad_left * per;
             for (int32_t c = 0; c < cin_g_; ++c) {
                 const float* plane = src + ((int64_t(img) * s.in_c + int64_t(g) * cin_g_ + c) * s.in_h + iy) * s.in_w;
-                for (int32_t x = 0; x < s.in_w; ++x) dst[x * per + c] = plane[x];
+                for (const int32_t x : in_cols_read_) dst[x * per + c] = plane[x];
             }
         }
     }
@@ -661,6 +671,8 @@ private:
     int64_t row_ = 0;      // bytes per packed row
     int64_t pb_, hp_, wp_, gb_, ib_, M_;
     std::vector<int64_t> tap_off_, pix_off_;
+    std::vector<uint8_t> row_read_;       // [padded row]: some output row's taps read it
+    std::vector<int32_t> in_cols_read_;   // input columns some tap reads (the fp32 pack's)
     std::vector<std::pair<int32_t, int32_t>> bgroups_;  // (first block, blocks)
     std::vector<uint8_t> weights_;
     OutArrays outs_;

@@ -177,9 +177,10 @@ struct IsaKernels {
     void (*point_f32)(const PointF32Params&, const float* in, float* out, int64_t m0, int64_t m1) = nullptr;
     // Float depthwise (DwPlaneF32Params): channel c's output plane from its input plane.
     void (*dw_plane_f32)(const DwPlaneF32Params&, const float* in, float* out, int32_t c) = nullptr;
-    // gemm_int for int8 1x1 convs with stride 1 and no padding (WORD_U8X4, groups == 1) on
-    // the NHWC4 input image as it is: `in` holds raw s8 bytes (flipped to u8 in registers),
-    // pixel m at in + pix_off[m]. nullptr: gemm_int on a flipped copy.
+    // gemm_int for int8 1x1 convs without padding (WORD_U8X4, groups == 1, any stride) on the
+    // NHWC4 input image as it is: `in` holds raw s8 bytes (flipped to u8 in registers), pixel m
+    // at in + pix_off[m] (GemmParams::pix_stride set where that is m * stride). nullptr:
+    // gemm_int on a flipped copy.
     void (*gemm_int_direct)(const GemmParams&, const uint8_t* in, void* out, int32_t g, int32_t blk0,
                             int32_t nb, int64_t m_begin, int64_t m_end) = nullptr;
 };
