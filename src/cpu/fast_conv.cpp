@@ -639,7 +639,10 @@ private:
             float* dst = rf + s.pad_left * per;
             for (int32_t c = 0; c < cin_g_; ++c) {
                 const float* plane = src + ((int64_t(img) * s.in_c + int64_t(g) * cin_g_ + c) * s.in_h + iy) * s.in_w;
-                for (const int32_t x : in_cols_read_) dst[x * per + c] = plane[x];
+                if (int32_t(in_cols_read_.size()) == s.in_w)  // (the common case: a plain loop)
+                    for (int32_t x = 0; x < s.in_w; ++x) dst[x * per + c] = plane[x];
+                else
+                    for (const int32_t x : in_cols_read_) dst[x * per + c] = plane[x];
             }
         }
     }
