@@ -285,9 +285,9 @@ public:
         const int64_t want = macs < kInlineMacs ? 1 : threads * std::min<int64_t>(8, std::max<int64_t>(1, macs / (threads * kTaskMacs)));
         // tasks: (image, group, block group, pixel chunk), chunks sized for `want` tasks; direct
         // 1x1 convs: (image, pixel chunk), each running every block group on its strips, unless
-        // split_direct_
+        // split_direct_ on several threads
         const int64_t nbg = int64_t(bgroups_.size());
-        const int64_t ubg = direct_ && !split_direct_ ? 1 : nbg;
+        const int64_t ubg = direct_ && !(split_direct_ && threads > 1) ? 1 : nbg;
         const int64_t units = int64_t(n) * G_ * ubg;
         const int64_t quant = k_->tile_quant;
         // (one thread: no pixel chunks, which only add partial tiles)
@@ -653,8 +653,9 @@ private:
     int32_t G_, cin_g_, cout_g_, fmt_, cpw_, esize_, words_, taps_, nblocks_;
     bool raw_ = false;     // direct_ on the input image as it is, with raw_gemm_: no copy at all
     decltype(IsaKernels::gemm_int) raw_gemm_ = nullptr;
-    // raw_ with tasks per block group: every group's output bytes are whole cache lines, so
-    // threads splitting the channels never write the same line (mv2_last: 49 pixels, 20 groups)
+    // raw_ with tasks per block group when more than one thread runs: every group's output
+    // bytes are whole cache lines, so threads splitting the channels never write the same line
+    // (mv2_last: 49 pixels, 20 groups; one thread keeps its strips, each L1-hot for all groups)
     bool split_direct_ = false;
     bool direct_ = false;  // 1x1 int8, no padding: packed per task, compact (pack_pixels)
     bool flat_ = false;    // few input channels: kernel rows read as byte runs (constructor)
