@@ -952,7 +952,8 @@ void dw_word_row_t(const DwWordParams& d, const uint8_t* const* rows, void* out,
         const int64_t blk_off = int64_t((cb - c0) / L) * d.Wp * VB;
         for (int32_t ox0 = 0; ox0 < d.out_w; ox0 += P) {
             // a last partial group recomputes the row's last P pixels (out_w >= P: never reads
-            // past the row) and stores only the new ones
+            // past the row) and stores them all: the ones the previous group wrote get the same
+            // bytes again (storing only the new ones kept acc[] in memory for that case)
             const int32_t ox = ox0 + P <= d.out_w ? ox0 : d.out_w - P;
             VI acc[P];
 #pragma GCC unroll 16
@@ -964,17 +965,21 @@ void dw_word_row_t(const DwWordParams& d, const uint8_t* const* rows, void* out,
 #pragma GCC unroll 16
                 for (int p = 0; p < P; ++p) acc[p] = WordU8::dot(acc[p], WordU8::loadw(r + p * step), w);
             }
-            const int skip = ox0 - ox;  // pixels of this group already written by the previous one
             const int64_t opix = int64_t(oy) * d.out_w + ox;
             if (int8_out) {
                 int8_t* dst = static_cast<int8_t*>(out) + opix * oc4 + cb;
-                // compile-time bounds and a guard, so acc[] stays in registers
+                // compile-time bounds in both branches, so acc[] stays in registers; whole
+                // blocks (all but a last partial one) without the partial-store test
+                if (n == L) {
 #pragma GCC unroll 16
-                for (int p = 0; p < P; ++p)
-                    if (p >= skip) out_int8_q<kStage>(q, acc[p], dst + p * oc4, n);
+                    for (int p = 0; p < P; ++p) out_int8_q<kStage>(q, acc[p], dst + p * oc4, L);
+                } else {
+#pragma GCC unroll 16
+                    for (int p = 0; p < P; ++p) out_int8_q<kStage>(q, acc[p], dst + p * oc4, n);
+                }
             } else {
+#pragma GCC unroll 16
                 for (int p = 0; p < P; ++p) {
-                    if (p < skip) continue;
                     const VF y = Ops::i2f(Ops::addi(acc[p], q.add));
                     out_float(d.out, y, size_t(cb), static_cast<float*>(out) + cb * M + opix + p, M, n);
                 }
