@@ -500,98 +500,104 @@ struct WordS8Flip : WordU8 {
 // its word is broadcast and flipped to u8 (x + 128) in one vpxord with a broadcast memory
 // operand. Weights: [word][OB][64 bytes], as gemm_tile packs a block group. The asm says
 // "memory" since it reads the input and the weights.
+// Shared by the tiles: accumulators a0.. zeroed, the flip constant in zmm31, 3s in r8, 5s in
+// r9, base 0 in r10, base 1 (b0 + 6s) in r11, the weights in rdx, the word count in eax; the
+// broadcasts alternate zmm27 / zmm28, the weights of blocks 0, 1, 2 are in zmm29, zmm30, zmm26.
+#define QGPU_Z(i) "vpxord %[a" #i "], %[a" #i "], %[a" #i "]\n\t"
+#define QGPU_Z12 QGPU_Z(0) QGPU_Z(1) QGPU_Z(2) QGPU_Z(3) QGPU_Z(4) QGPU_Z(5) QGPU_Z(6) QGPU_Z(7) QGPU_Z(8) QGPU_Z(9) QGPU_Z(10) QGPU_Z(11)
+#define QGPU_Z24 QGPU_Z12 QGPU_Z(12) QGPU_Z(13) QGPU_Z(14) QGPU_Z(15) QGPU_Z(16) QGPU_Z(17) QGPU_Z(18) QGPU_Z(19) QGPU_Z(20) QGPU_Z(21) QGPU_Z(22) QGPU_Z(23)
+#define QGPU_TILE_SETUP                                                                      \
+    "movl $0x80808080, %%eax\n\t vpbroadcastd %%eax, %%zmm31\n\t"                            \
+    "lea (%[s],%[s],2), %%r8\n\t lea (%[s],%[s],4), %%r9\n\t"                                \
+    "mov %[b0], %%r10\n\t lea (%[b0],%%r8,2), %%r11\n\t mov %[w], %%rdx\n\t mov %[n], %%eax\n" \
+    "1:\n\t"
+// the address of pixel p's word (p = 0..11)
+#define QGPU_PX0 "(%%r10)"
+#define QGPU_PX1 "(%%r10,%[s],1)"
+#define QGPU_PX2 "(%%r10,%[s],2)"
+#define QGPU_PX3 "(%%r10,%%r8,1)"
+#define QGPU_PX4 "(%%r10,%[s],4)"
+#define QGPU_PX5 "(%%r10,%%r9,1)"
+#define QGPU_PX6 "(%%r11)"
+#define QGPU_PX7 "(%%r11,%[s],1)"
+#define QGPU_PX8 "(%%r11,%[s],2)"
+#define QGPU_PX9 "(%%r11,%%r8,1)"
+#define QGPU_PX10 "(%%r11,%[s],4)"
+#define QGPU_PX11 "(%%r11,%%r9,1)"
+#define QGPU_BCAST(ADDR, X) "vpxord " ADDR "%{1to16%}, %%zmm31, " X "\n\t"
+#define QGPU_DOT(W, X, A) "vpdpbusd " W ", " X ", %[a" #A "]\n\t"
+#define QGPU_NEXT(WBYTES) "add $" #WBYTES ", %%rdx\n\t add $4, %%r10\n\t add $4, %%r11\n\t dec %%eax\n\t jnz 1b"
+#define QGPU_O(i) [a##i] "=&v"(a[i])
+#define QGPU_OUT12 QGPU_O(0), QGPU_O(1), QGPU_O(2), QGPU_O(3), QGPU_O(4), QGPU_O(5), QGPU_O(6), QGPU_O(7), QGPU_O(8), QGPU_O(9), QGPU_O(10), QGPU_O(11)
+#define QGPU_OUT24 QGPU_OUT12, QGPU_O(12), QGPU_O(13), QGPU_O(14), QGPU_O(15), QGPU_O(16), QGPU_O(17), QGPU_O(18), QGPU_O(19), QGPU_O(20), QGPU_O(21), QGPU_O(22), QGPU_O(23)
+#define QGPU_TILE_IN [w] "r"(w), [b0] "r"(b0), [s] "r"(s), [n] "r"(words)
+#define QGPU_TILE_CLOBBERS "rax", "rdx", "r8", "r9", "r10", "r11", "xmm26", "xmm27", "xmm28", "xmm29", "xmm30", "xmm31", "cc", "memory"
+
 template <int OB, int P>
 struct AsmTile;
 template <>
 struct AsmTile<1, 12> {
     __attribute__((always_inline)) static void run(const uint8_t* w, const uint8_t* b0, int64_t s, int32_t words, VI (&a)[12]) {
-        __asm__(
-        "vpxord %[a0], %[a0], %[a0]\n\t vpxord %[a1], %[a1], %[a1]\n\t vpxord %[a2], %[a2], %[a2]\n\t vpxord %[a3], %[a3], %[a3]\n\t"
-        "vpxord %[a4], %[a4], %[a4]\n\t vpxord %[a5], %[a5], %[a5]\n\t vpxord %[a6], %[a6], %[a6]\n\t vpxord %[a7], %[a7], %[a7]\n\t"
-        "vpxord %[a8], %[a8], %[a8]\n\t vpxord %[a9], %[a9], %[a9]\n\t vpxord %[a10], %[a10], %[a10]\n\t vpxord %[a11], %[a11], %[a11]\n\t"
-        "movl $0x80808080, %%eax\n\t vpbroadcastd %%eax, %%zmm31\n\t"
-        "lea (%[s],%[s],2), %%r8\n\t lea (%[s],%[s],4), %%r9\n\t"
-        "mov %[b0], %%r10\n\t lea (%[b0],%%r8,2), %%r11\n\t mov %[w], %%rdx\n\t mov %[n], %%eax\n"
-        "1:\n\t"
-        "vmovdqu64 0(%%rdx), %%zmm29\n\t"
-        "vpxord (%%r10)%{1to16%}, %%zmm31, %%zmm27\n\t vpdpbusd %%zmm29, %%zmm27, %[a0]\n\t"
-        "vpxord (%%r10,%[s],1)%{1to16%}, %%zmm31, %%zmm28\n\t vpdpbusd %%zmm29, %%zmm28, %[a1]\n\t"
-        "vpxord (%%r10,%[s],2)%{1to16%}, %%zmm31, %%zmm27\n\t vpdpbusd %%zmm29, %%zmm27, %[a2]\n\t"
-        "vpxord (%%r10,%%r8,1)%{1to16%}, %%zmm31, %%zmm28\n\t vpdpbusd %%zmm29, %%zmm28, %[a3]\n\t"
-        "vpxord (%%r10,%[s],4)%{1to16%}, %%zmm31, %%zmm27\n\t vpdpbusd %%zmm29, %%zmm27, %[a4]\n\t"
-        "vpxord (%%r10,%%r9,1)%{1to16%}, %%zmm31, %%zmm28\n\t vpdpbusd %%zmm29, %%zmm28, %[a5]\n\t"
-        "vpxord (%%r11)%{1to16%}, %%zmm31, %%zmm27\n\t vpdpbusd %%zmm29, %%zmm27, %[a6]\n\t"
-        "vpxord (%%r11,%[s],1)%{1to16%}, %%zmm31, %%zmm28\n\t vpdpbusd %%zmm29, %%zmm28, %[a7]\n\t"
-        "vpxord (%%r11,%[s],2)%{1to16%}, %%zmm31, %%zmm27\n\t vpdpbusd %%zmm29, %%zmm27, %[a8]\n\t"
-        "vpxord (%%r11,%%r8,1)%{1to16%}, %%zmm31, %%zmm28\n\t vpdpbusd %%zmm29, %%zmm28, %[a9]\n\t"
-        "vpxord (%%r11,%[s],4)%{1to16%}, %%zmm31, %%zmm27\n\t vpdpbusd %%zmm29, %%zmm27, %[a10]\n\t"
-        "vpxord (%%r11,%%r9,1)%{1to16%}, %%zmm31, %%zmm28\n\t vpdpbusd %%zmm29, %%zmm28, %[a11]\n\t"
-        "add $64, %%rdx\n\t add $4, %%r10\n\t add $4, %%r11\n\t dec %%eax\n\t jnz 1b"
-        : [a0] "=&v"(a[0]), [a1] "=&v"(a[1]), [a2] "=&v"(a[2]), [a3] "=&v"(a[3]), [a4] "=&v"(a[4]), [a5] "=&v"(a[5]), [a6] "=&v"(a[6]), [a7] "=&v"(a[7]), [a8] "=&v"(a[8]), [a9] "=&v"(a[9]), [a10] "=&v"(a[10]), [a11] "=&v"(a[11])
-        : [w] "r"(w), [b0] "r"(b0), [s] "r"(s), [n] "r"(words)
-        : "rax", "rdx", "r8", "r9", "r10", "r11", "xmm27", "xmm28", "xmm29", "xmm30", "xmm31", "cc", "memory");
+        __asm__(QGPU_Z12 QGPU_TILE_SETUP
+                "vmovdqu64 0(%%rdx), %%zmm29\n\t"
+                QGPU_BCAST(QGPU_PX0, "%%zmm27") QGPU_DOT("%%zmm29", "%%zmm27", 0)
+                QGPU_BCAST(QGPU_PX1, "%%zmm28") QGPU_DOT("%%zmm29", "%%zmm28", 1)
+                QGPU_BCAST(QGPU_PX2, "%%zmm27") QGPU_DOT("%%zmm29", "%%zmm27", 2)
+                QGPU_BCAST(QGPU_PX3, "%%zmm28") QGPU_DOT("%%zmm29", "%%zmm28", 3)
+                QGPU_BCAST(QGPU_PX4, "%%zmm27") QGPU_DOT("%%zmm29", "%%zmm27", 4)
+                QGPU_BCAST(QGPU_PX5, "%%zmm28") QGPU_DOT("%%zmm29", "%%zmm28", 5)
+                QGPU_BCAST(QGPU_PX6, "%%zmm27") QGPU_DOT("%%zmm29", "%%zmm27", 6)
+                QGPU_BCAST(QGPU_PX7, "%%zmm28") QGPU_DOT("%%zmm29", "%%zmm28", 7)
+                QGPU_BCAST(QGPU_PX8, "%%zmm27") QGPU_DOT("%%zmm29", "%%zmm27", 8)
+                QGPU_BCAST(QGPU_PX9, "%%zmm28") QGPU_DOT("%%zmm29", "%%zmm28", 9)
+                QGPU_BCAST(QGPU_PX10, "%%zmm27") QGPU_DOT("%%zmm29", "%%zmm27", 10)
+                QGPU_BCAST(QGPU_PX11, "%%zmm28") QGPU_DOT("%%zmm29", "%%zmm28", 11)
+                QGPU_NEXT(64)
+                : QGPU_OUT12
+                : QGPU_TILE_IN
+                : QGPU_TILE_CLOBBERS);
     }
 };
 template <>
 struct AsmTile<2, 12> {
     __attribute__((always_inline)) static void run(const uint8_t* w, const uint8_t* b0, int64_t s, int32_t words, VI (&a)[24]) {
-        __asm__(
-        "vpxord %[a0], %[a0], %[a0]\n\t vpxord %[a1], %[a1], %[a1]\n\t vpxord %[a2], %[a2], %[a2]\n\t vpxord %[a3], %[a3], %[a3]\n\t"
-        "vpxord %[a4], %[a4], %[a4]\n\t vpxord %[a5], %[a5], %[a5]\n\t vpxord %[a6], %[a6], %[a6]\n\t vpxord %[a7], %[a7], %[a7]\n\t"
-        "vpxord %[a8], %[a8], %[a8]\n\t vpxord %[a9], %[a9], %[a9]\n\t vpxord %[a10], %[a10], %[a10]\n\t vpxord %[a11], %[a11], %[a11]\n\t"
-        "vpxord %[a12], %[a12], %[a12]\n\t vpxord %[a13], %[a13], %[a13]\n\t vpxord %[a14], %[a14], %[a14]\n\t vpxord %[a15], %[a15], %[a15]\n\t"
-        "vpxord %[a16], %[a16], %[a16]\n\t vpxord %[a17], %[a17], %[a17]\n\t vpxord %[a18], %[a18], %[a18]\n\t vpxord %[a19], %[a19], %[a19]\n\t"
-        "vpxord %[a20], %[a20], %[a20]\n\t vpxord %[a21], %[a21], %[a21]\n\t vpxord %[a22], %[a22], %[a22]\n\t vpxord %[a23], %[a23], %[a23]\n\t"
-        "movl $0x80808080, %%eax\n\t vpbroadcastd %%eax, %%zmm31\n\t"
-        "lea (%[s],%[s],2), %%r8\n\t lea (%[s],%[s],4), %%r9\n\t"
-        "mov %[b0], %%r10\n\t lea (%[b0],%%r8,2), %%r11\n\t mov %[w], %%rdx\n\t mov %[n], %%eax\n"
-        "1:\n\t"
-        "vmovdqu64 0(%%rdx), %%zmm29\n\t vmovdqu64 64(%%rdx), %%zmm30\n\t"
-        "vpxord (%%r10)%{1to16%}, %%zmm31, %%zmm27\n\t vpdpbusd %%zmm29, %%zmm27, %[a0]\n\t vpdpbusd %%zmm30, %%zmm27, %[a12]\n\t"
-        "vpxord (%%r10,%[s],1)%{1to16%}, %%zmm31, %%zmm28\n\t vpdpbusd %%zmm29, %%zmm28, %[a1]\n\t vpdpbusd %%zmm30, %%zmm28, %[a13]\n\t"
-        "vpxord (%%r10,%[s],2)%{1to16%}, %%zmm31, %%zmm27\n\t vpdpbusd %%zmm29, %%zmm27, %[a2]\n\t vpdpbusd %%zmm30, %%zmm27, %[a14]\n\t"
-        "vpxord (%%r10,%%r8,1)%{1to16%}, %%zmm31, %%zmm28\n\t vpdpbusd %%zmm29, %%zmm28, %[a3]\n\t vpdpbusd %%zmm30, %%zmm28, %[a15]\n\t"
-        "vpxord (%%r10,%[s],4)%{1to16%}, %%zmm31, %%zmm27\n\t vpdpbusd %%zmm29, %%zmm27, %[a4]\n\t vpdpbusd %%zmm30, %%zmm27, %[a16]\n\t"
-        "vpxord (%%r10,%%r9,1)%{1to16%}, %%zmm31, %%zmm28\n\t vpdpbusd %%zmm29, %%zmm28, %[a5]\n\t vpdpbusd %%zmm30, %%zmm28, %[a17]\n\t"
-        "vpxord (%%r11)%{1to16%}, %%zmm31, %%zmm27\n\t vpdpbusd %%zmm29, %%zmm27, %[a6]\n\t vpdpbusd %%zmm30, %%zmm27, %[a18]\n\t"
-        "vpxord (%%r11,%[s],1)%{1to16%}, %%zmm31, %%zmm28\n\t vpdpbusd %%zmm29, %%zmm28, %[a7]\n\t vpdpbusd %%zmm30, %%zmm28, %[a19]\n\t"
-        "vpxord (%%r11,%[s],2)%{1to16%}, %%zmm31, %%zmm27\n\t vpdpbusd %%zmm29, %%zmm27, %[a8]\n\t vpdpbusd %%zmm30, %%zmm27, %[a20]\n\t"
-        "vpxord (%%r11,%%r8,1)%{1to16%}, %%zmm31, %%zmm28\n\t vpdpbusd %%zmm29, %%zmm28, %[a9]\n\t vpdpbusd %%zmm30, %%zmm28, %[a21]\n\t"
-        "vpxord (%%r11,%[s],4)%{1to16%}, %%zmm31, %%zmm27\n\t vpdpbusd %%zmm29, %%zmm27, %[a10]\n\t vpdpbusd %%zmm30, %%zmm27, %[a22]\n\t"
-        "vpxord (%%r11,%%r9,1)%{1to16%}, %%zmm31, %%zmm28\n\t vpdpbusd %%zmm29, %%zmm28, %[a11]\n\t vpdpbusd %%zmm30, %%zmm28, %[a23]\n\t"
-        "add $128, %%rdx\n\t add $4, %%r10\n\t add $4, %%r11\n\t dec %%eax\n\t jnz 1b"
-        : [a0] "=&v"(a[0]), [a1] "=&v"(a[1]), [a2] "=&v"(a[2]), [a3] "=&v"(a[3]), [a4] "=&v"(a[4]), [a5] "=&v"(a[5]), [a6] "=&v"(a[6]), [a7] "=&v"(a[7]), [a8] "=&v"(a[8]), [a9] "=&v"(a[9]), [a10] "=&v"(a[10]), [a11] "=&v"(a[11]), [a12] "=&v"(a[12]), [a13] "=&v"(a[13]), [a14] "=&v"(a[14]), [a15] "=&v"(a[15]), [a16] "=&v"(a[16]), [a17] "=&v"(a[17]), [a18] "=&v"(a[18]), [a19] "=&v"(a[19]), [a20] "=&v"(a[20]), [a21] "=&v"(a[21]), [a22] "=&v"(a[22]), [a23] "=&v"(a[23])
-        : [w] "r"(w), [b0] "r"(b0), [s] "r"(s), [n] "r"(words)
-        : "rax", "rdx", "r8", "r9", "r10", "r11", "xmm27", "xmm28", "xmm29", "xmm30", "xmm31", "cc", "memory");
+        __asm__(QGPU_Z24 QGPU_TILE_SETUP
+                "vmovdqu64 0(%%rdx), %%zmm29\n\t vmovdqu64 64(%%rdx), %%zmm30\n\t"
+                QGPU_BCAST(QGPU_PX0, "%%zmm27") QGPU_DOT("%%zmm29", "%%zmm27", 0) QGPU_DOT("%%zmm30", "%%zmm27", 12)
+                QGPU_BCAST(QGPU_PX1, "%%zmm28") QGPU_DOT("%%zmm29", "%%zmm28", 1) QGPU_DOT("%%zmm30", "%%zmm28", 13)
+                QGPU_BCAST(QGPU_PX2, "%%zmm27") QGPU_DOT("%%zmm29", "%%zmm27", 2) QGPU_DOT("%%zmm30", "%%zmm27", 14)
+                QGPU_BCAST(QGPU_PX3, "%%zmm28") QGPU_DOT("%%zmm29", "%%zmm28", 3) QGPU_DOT("%%zmm30", "%%zmm28", 15)
+                QGPU_BCAST(QGPU_PX4, "%%zmm27") QGPU_DOT("%%zmm29", "%%zmm27", 4) QGPU_DOT("%%zmm30", "%%zmm27", 16)
+                QGPU_BCAST(QGPU_PX5, "%%zmm28") QGPU_DOT("%%zmm29", "%%zmm28", 5) QGPU_DOT("%%zmm30", "%%zmm28", 17)
+                QGPU_BCAST(QGPU_PX6, "%%zmm27") QGPU_DOT("%%zmm29", "%%zmm27", 6) QGPU_DOT("%%zmm30", "%%zmm27", 18)
+                QGPU_BCAST(QGPU_PX7, "%%zmm28") QGPU_DOT("%%zmm29", "%%zmm28", 7) QGPU_DOT("%%zmm30", "%%zmm28", 19)
+                QGPU_BCAST(QGPU_PX8, "%%zmm27") QGPU_DOT("%%zmm29", "%%zmm27", 8) QGPU_DOT("%%zmm30", "%%zmm27", 20)
+                QGPU_BCAST(QGPU_PX9, "%%zmm28") QGPU_DOT("%%zmm29", "%%zmm28", 9) QGPU_DOT("%%zmm30", "%%zmm28", 21)
+                QGPU_BCAST(QGPU_PX10, "%%zmm27") QGPU_DOT("%%zmm29", "%%zmm27", 10) QGPU_DOT("%%zmm30", "%%zmm27", 22)
+                QGPU_BCAST(QGPU_PX11, "%%zmm28") QGPU_DOT("%%zmm29", "%%zmm28", 11) QGPU_DOT("%%zmm30", "%%zmm28", 23)
+                QGPU_NEXT(128)
+                : QGPU_OUT24
+                : QGPU_TILE_IN
+                : QGPU_TILE_CLOBBERS);
     }
 };
 template <>
 struct AsmTile<3, 8> {
     __attribute__((always_inline)) static void run(const uint8_t* w, const uint8_t* b0, int64_t s, int32_t words, VI (&a)[24]) {
-        __asm__(
-        "vpxord %[a0], %[a0], %[a0]\n\t vpxord %[a1], %[a1], %[a1]\n\t vpxord %[a2], %[a2], %[a2]\n\t vpxord %[a3], %[a3], %[a3]\n\t"
-        "vpxord %[a4], %[a4], %[a4]\n\t vpxord %[a5], %[a5], %[a5]\n\t vpxord %[a6], %[a6], %[a6]\n\t vpxord %[a7], %[a7], %[a7]\n\t"
-        "vpxord %[a8], %[a8], %[a8]\n\t vpxord %[a9], %[a9], %[a9]\n\t vpxord %[a10], %[a10], %[a10]\n\t vpxord %[a11], %[a11], %[a11]\n\t"
-        "vpxord %[a12], %[a12], %[a12]\n\t vpxord %[a13], %[a13], %[a13]\n\t vpxord %[a14], %[a14], %[a14]\n\t vpxord %[a15], %[a15], %[a15]\n\t"
-        "vpxord %[a16], %[a16], %[a16]\n\t vpxord %[a17], %[a17], %[a17]\n\t vpxord %[a18], %[a18], %[a18]\n\t vpxord %[a19], %[a19], %[a19]\n\t"
-        "vpxord %[a20], %[a20], %[a20]\n\t vpxord %[a21], %[a21], %[a21]\n\t vpxord %[a22], %[a22], %[a22]\n\t vpxord %[a23], %[a23], %[a23]\n\t"
-        "movl $0x80808080, %%eax\n\t vpbroadcastd %%eax, %%zmm31\n\t"
-        "lea (%[s],%[s],2), %%r8\n\t lea (%[s],%[s],4), %%r9\n\t"
-        "mov %[b0], %%r10\n\t lea (%[b0],%%r8,2), %%r11\n\t mov %[w], %%rdx\n\t mov %[n], %%eax\n"
-        "1:\n\t"
-        "vmovdqu64 0(%%rdx), %%zmm29\n\t vmovdqu64 64(%%rdx), %%zmm30\n\t vmovdqu64 128(%%rdx), %%zmm26\n\t"
-        "vpxord (%%r10)%{1to16%}, %%zmm31, %%zmm27\n\t vpdpbusd %%zmm29, %%zmm27, %[a0]\n\t vpdpbusd %%zmm30, %%zmm27, %[a8]\n\t vpdpbusd %%zmm26, %%zmm27, %[a16]\n\t"
-        "vpxord (%%r10,%[s],1)%{1to16%}, %%zmm31, %%zmm28\n\t vpdpbusd %%zmm29, %%zmm28, %[a1]\n\t vpdpbusd %%zmm30, %%zmm28, %[a9]\n\t vpdpbusd %%zmm26, %%zmm28, %[a17]\n\t"
-        "vpxord (%%r10,%[s],2)%{1to16%}, %%zmm31, %%zmm27\n\t vpdpbusd %%zmm29, %%zmm27, %[a2]\n\t vpdpbusd %%zmm30, %%zmm27, %[a10]\n\t vpdpbusd %%zmm26, %%zmm27, %[a18]\n\t"
-        "vpxord (%%r10,%%r8,1)%{1to16%}, %%zmm31, %%zmm28\n\t vpdpbusd %%zmm29, %%zmm28, %[a3]\n\t vpdpbusd %%zmm30, %%zmm28, %[a11]\n\t vpdpbusd %%zmm26, %%zmm28, %[a19]\n\t"
-        "vpxord (%%r10,%[s],4)%{1to16%}, %%zmm31, %%zmm27\n\t vpdpbusd %%zmm29, %%zmm27, %[a4]\n\t vpdpbusd %%zmm30, %%zmm27, %[a12]\n\t vpdpbusd %%zmm26, %%zmm27, %[a20]\n\t"
-        "vpxord (%%r10,%%r9,1)%{1to16%}, %%zmm31, %%zmm28\n\t vpdpbusd %%zmm29, %%zmm28, %[a5]\n\t vpdpbusd %%zmm30, %%zmm28, %[a13]\n\t vpdpbusd %%zmm26, %%zmm28, %[a21]\n\t"
-        "vpxord (%%r11)%{1to16%}, %%zmm31, %%zmm27\n\t vpdpbusd %%zmm29, %%zmm27, %[a6]\n\t vpdpbusd %%zmm30, %%zmm27, %[a14]\n\t vpdpbusd %%zmm26, %%zmm27, %[a22]\n\t"
-        "vpxord (%%r11,%[s],1)%{1to16%}, %%zmm31, %%zmm28\n\t vpdpbusd %%zmm29, %%zmm28, %[a7]\n\t vpdpbusd %%zmm30, %%zmm28, %[a15]\n\t vpdpbusd %%zmm26, %%zmm28, %[a23]\n\t"
-        "add $192, %%rdx\n\t add $4, %%r10\n\t add $4, %%r11\n\t dec %%eax\n\t jnz 1b"
-        : [a0] "=&v"(a[0]), [a1] "=&v"(a[1]), [a2] "=&v"(a[2]), [a3] "=&v"(a[3]), [a4] "=&v"(a[4]), [a5] "=&v"(a[5]), [a6] "=&v"(a[6]), [a7] "=&v"(a[7]), [a8] "=&v"(a[8]), [a9] "=&v"(a[9]), [a10] "=&v"(a[10]), [a11] "=&v"(a[11]), [a12] "=&v"(a[12]), [a13] "=&v"(a[13]), [a14] "=&v"(a[14]), [a15] "=&v"(a[15]), [a16] "=&v"(a[16]), [a17] "=&v"(a[17]), [a18] "=&v"(a[18]), [a19] "=&v"(a[19]), [a20] "=&v"(a[20]), [a21] "=&v"(a[21]), [a22] "=&v"(a[22]), [a23] "=&v"(a[23])
-        : [w] "r"(w), [b0] "r"(b0), [s] "r"(s), [n] "r"(words)
-        : "rax", "rdx", "r8", "r9", "r10", "r11", "xmm26", "xmm27", "xmm28", "xmm29", "xmm30", "xmm31", "cc", "memory");
+        __asm__(QGPU_Z24 QGPU_TILE_SETUP
+                "vmovdqu64 0(%%rdx), %%zmm29\n\t vmovdqu64 64(%%rdx), %%zmm30\n\t vmovdqu64 128(%%rdx), %%zmm26\n\t"
+                QGPU_BCAST(QGPU_PX0, "%%zmm27") QGPU_DOT("%%zmm29", "%%zmm27", 0) QGPU_DOT("%%zmm30", "%%zmm27", 8) QGPU_DOT("%%zmm26", "%%zmm27", 16)
+                QGPU_BCAST(QGPU_PX1, "%%zmm28") QGPU_DOT("%%zmm29", "%%zmm28", 1) QGPU_DOT("%%zmm30", "%%zmm28", 9) QGPU_DOT("%%zmm26", "%%zmm28", 17)
+                QGPU_BCAST(QGPU_PX2, "%%zmm27") QGPU_DOT("%%zmm29", "%%zmm27", 2) QGPU_DOT("%%zmm30", "%%zmm27", 10) QGPU_DOT("%%zmm26", "%%zmm27", 18)
+                QGPU_BCAST(QGPU_PX3, "%%zmm28") QGPU_DOT("%%zmm29", "%%zmm28", 3) QGPU_DOT("%%zmm30", "%%zmm28", 11) QGPU_DOT("%%zmm26", "%%zmm28", 19)
+                QGPU_BCAST(QGPU_PX4, "%%zmm27") QGPU_DOT("%%zmm29", "%%zmm27", 4) QGPU_DOT("%%zmm30", "%%zmm27", 12) QGPU_DOT("%%zmm26", "%%zmm27", 20)
+                QGPU_BCAST(QGPU_PX5, "%%zmm28") QGPU_DOT("%%zmm29", "%%zmm28", 5) QGPU_DOT("%%zmm30", "%%zmm28", 13) QGPU_DOT("%%zmm26", "%%zmm28", 21)
+                QGPU_BCAST(QGPU_PX6, "%%zmm27") QGPU_DOT("%%zmm29", "%%zmm27", 6) QGPU_DOT("%%zmm30", "%%zmm27", 14) QGPU_DOT("%%zmm26", "%%zmm27", 22)
+                QGPU_BCAST(QGPU_PX7, "%%zmm28") QGPU_DOT("%%zmm29", "%%zmm28", 7) QGPU_DOT("%%zmm30", "%%zmm28", 15) QGPU_DOT("%%zmm26", "%%zmm28", 23)
+                QGPU_NEXT(192)
+                : QGPU_OUT24
+                : QGPU_TILE_IN
+                : QGPU_TILE_CLOBBERS);
     }
 };
 
@@ -619,6 +625,30 @@ void gemm_range_stride(const GemmParams& gp, const uint8_t* in, void* out, int32
         }
     });
 }
+#undef QGPU_Z
+#undef QGPU_Z12
+#undef QGPU_Z24
+#undef QGPU_TILE_SETUP
+#undef QGPU_PX0
+#undef QGPU_PX1
+#undef QGPU_PX2
+#undef QGPU_PX3
+#undef QGPU_PX4
+#undef QGPU_PX5
+#undef QGPU_PX6
+#undef QGPU_PX7
+#undef QGPU_PX8
+#undef QGPU_PX9
+#undef QGPU_PX10
+#undef QGPU_PX11
+#undef QGPU_BCAST
+#undef QGPU_DOT
+#undef QGPU_NEXT
+#undef QGPU_O
+#undef QGPU_OUT12
+#undef QGPU_OUT24
+#undef QGPU_TILE_IN
+#undef QGPU_TILE_CLOBBERS
 #endif
 
 // dst[i] = src[i] ^ 0x80 (IsaKernels::flip_copy), one vector at a time
