@@ -230,20 +230,19 @@ public:
         for (int32_t x = 0; x < s.in_w; ++x)
             if (col_read[size_t(x + s.pad_left)]) in_cols_read_.push_back(x);
         // 1x1 int8 convs without padding read one input pixel per output pixel: in place where
-        // the ISA can (raw_), else from a copy of just those, in output order, which each task
-        // packs strip by strip right before using them (L1-hot, no separate pass over the image;
-        // a stride-2 layer copies a quarter of its input)
+        // the ISA can (raw_gemm_), else from a copy of just those, in output order, which each
+        // task packs strip by strip right before using them (L1-hot, no separate pass over the
+        // image; a stride-2 layer copies a quarter of its input)
         direct_ = taps_ == 1 && G_ == 1 && fmt_ != WORD_F32 && s.pad_top == 0 && s.pad_left == 0 &&
                   s.pad_bottom == 0 && s.pad_right == 0;
         // direct 1x1 convs read the input image in place where the ISA can: pixel m at its NHWC4
         // offset in the image. S8X4 words are the raw bytes; U8X4 needs a kernel that flips them.
         raw_gemm_ = !direct_ ? nullptr : fmt_ == WORD_S8X4 ? k->gemm_int : fmt_ == WORD_U8X4 ? k->gemm_int_direct : nullptr;
-        raw_ = raw_gemm_ != nullptr;
         pix_off_.resize(size_t(M_));
         for (int32_t oy = 0; oy < s.out_h; ++oy)
             for (int32_t ox = 0; ox < s.out_w; ++ox)
                 pix_off_[size_t(oy) * s.out_w + ox] =
-                    raw_ ? (int64_t(oy) * s.stride_h * s.in_w + int64_t(ox) * s.stride_w) * pb_
+                    raw_gemm_ ? (int64_t(oy) * s.stride_h * s.in_w + int64_t(ox) * s.stride_w) * pb_
                     : direct_ ? (int64_t(oy) * s.out_w + ox) * pb_
                               : int64_t(oy) * s.stride_h * row_ + int64_t(ox) * s.stride_w * pb_;
 
@@ -253,7 +252,7 @@ public:
         for (int32_t b0 = 0; b0 < nblocks_; b0 += ob) bgroups_.push_back({b0, std::min(ob, nblocks_ - b0)});
         // few pixels (under 16 of the widest tiles): tasks split the channels instead, where
         // that keeps each thread's output bytes on cache lines of their own
-        split_direct_ = raw_ && bgroups_.size() > 1 && M_ < 16 * int64_t(k->tile_quant) && s.out_c % 64 == 0 &&
+        split_direct_ = raw_gemm_ && bgroups_.size() > 1 && M_ < 16 * int64_t(k->tile_quant) && s.out_c % 64 == 0 &&
                         (int64_t(ob) * L) % 64 == 0;
         pack_weights();
 
@@ -262,7 +261,7 @@ public:
         gp_.taps = taps_;
         gp_.tap_off = tap_off_.data();
         gp_.pix_off = pix_off_.data();
-        gp_.pix_stride = raw_ && s.stride_h == 1 && s.stride_w == 1 ? pb_ : 0;
+        gp_.pix_stride = raw_gemm_ && s.stride_h == 1 && s.stride_w == 1 ? pb_ : 0;
         gp_.M = M_;
         gp_.weights = weights_.data();
         gp_.blocks_per_group = nblocks_;
@@ -299,15 +298,15 @@ public:
         const int64_t unit_px = bands_.size() > 1 && s.out_w <= 2 * quant ? s.out_w : quant;
         const int64_t chunk = ceil_div(ceil_div(M_, chunks), unit_px) * unit_px;
         chunks = ceil_div(M_, chunk);
-        // direct 1x1 convs run strip by strip; where they cannot read the input in place (raw_),
-        // each task packs a strip at a time into a small buffer of its own, reused for every
-        // strip (it stays in L1; a whole-image copy sent as many bytes as the input through L2
-        // again: sq_squeeze, mv2_project); the others pack the whole padded input
+        // direct 1x1 convs run strip by strip; where they cannot read the input in place (no
+        // raw_gemm_), each task packs a strip at a time into a small buffer of its own, reused
+        // for every strip (it stays in L1; a whole-image copy sent as many bytes as the input
+        // through L2 again: sq_squeeze, mv2_project); the others pack the whole padded input
         const int64_t strip = 2 * quant;  // pixels: a few KiB of input
         const int64_t strip_bytes = (strip * pb_ + 63) & ~int64_t(63);
-        const int64_t scratch_bytes = raw_ ? 0 : direct_ ? units * chunks * strip_bytes : ib_ * n;
-        uint8_t* packed = raw_ ? nullptr : scratch_.get(size_t(scratch_bytes));
-        if (!raw_ && !packed)
+        const int64_t scratch_bytes = raw_gemm_ ? 0 : direct_ ? units * chunks * strip_bytes : ib_ * n;
+        uint8_t* packed = raw_gemm_ ? nullptr : scratch_.get(size_t(scratch_bytes));
+        if (!raw_gemm_ && !packed)
             return failf(QGPU_ERROR_OUT_OF_MEMORY, "cpu: cannot allocate %lld bytes of scratch",
                          static_cast<long long>(scratch_bytes));
         if (!direct_) {
@@ -331,16 +330,18 @@ public:
             const int64_t m0 = mc * chunk, m1 = std::min(M_, m0 + chunk);
             void* out_img = int8_out ? static_cast<void*>(static_cast<int8_t*>(out) + int64_t(img) * M_ * gp_.out_c4)
                                      : static_cast<void*>(static_cast<float*>(out) + int64_t(img) * s.out_c * M_);
+            // direct_: the input image, read in place by raw_gemm_ (pixel m at in_img + pix_off[m])
+            const uint8_t* in_img =
+                direct_ ? static_cast<const uint8_t*>(in) + nhwc4_offset(s.in_h, s.in_w, int32_t(pb_), img, 0, 0, 0) : nullptr;
             if (direct_ && ubg == 1) {
                 // strip by strip (each strip in L1 for all the block groups), of equal size (at
                 // most `strip`): 49 pixels as 25 + 24, not 48 + 1 (a one-pixel strip costs a
                 // whole tile per block group); in place with one block group: the whole chunk
-                const uint8_t* in_img = static_cast<const uint8_t*>(in) + nhwc4_offset(s.in_h, s.in_w, int32_t(pb_), img, 0, 0, 0);
-                uint8_t* buf = raw_ ? nullptr : packed + job * strip_bytes;
-                const int64_t nstrips = raw_ && nbg == 1 ? 1 : ceil_div(m1 - m0, strip);
+                uint8_t* buf = raw_gemm_ ? nullptr : packed + job * strip_bytes;
+                const int64_t nstrips = raw_gemm_ && nbg == 1 ? 1 : ceil_div(m1 - m0, strip);
                 for (int64_t si = 0; si < nstrips; ++si) {
                     const int64_t a = m0 + (m1 - m0) * si / nstrips, b = m0 + (m1 - m0) * (si + 1) / nstrips;
-                    if (raw_) {  // pixel m at in_img + pix_off[m]
+                    if (raw_gemm_) {
                         for (const auto& bgp : bgroups_) raw_gemm_(gp_, in_img, out_img, g, bgp.first, bgp.second, a, b);
                         continue;
                     }
@@ -351,8 +352,7 @@ public:
                     const uint8_t* in_strip = reinterpret_cast<const uint8_t*>(reinterpret_cast<uintptr_t>(buf) - uintptr_t(a * pb_));
                     for (const auto& bgp : bgroups_) gemm(gp_, in_strip, out_img, g, bgp.first, bgp.second, a, b);
                 }
-            } else if (raw_) {  // split_direct_: one block group, the input image in place
-                const uint8_t* in_img = static_cast<const uint8_t*>(in) + nhwc4_offset(s.in_h, s.in_w, int32_t(pb_), img, 0, 0, 0);
+            } else if (raw_gemm_) {  // split_direct_: one block group, the input in place
                 raw_gemm_(gp_, in_img, out_img, g, bgroups_[size_t(bg)].first, bgroups_[size_t(bg)].second, m0, m1);
             } else {
                 const uint8_t* in_g = packed + int64_t(img) * ib_ + int64_t(g) * gb_;
@@ -651,13 +651,13 @@ private:
     ThreadPool* pool_;
     const IsaKernels* k_;
     int32_t G_, cin_g_, cout_g_, fmt_, cpw_, esize_, words_, taps_, nblocks_;
-    bool raw_ = false;     // direct_ on the input image as it is, with raw_gemm_: no copy at all
+    // direct_ convs whose ISA reads the input image as it is (no copy): the kernel to call
     decltype(IsaKernels::gemm_int) raw_gemm_ = nullptr;
-    // raw_ with tasks per block group when more than one thread runs: every group's output
+    // raw_gemm_ with tasks per block group when more than one thread runs: every group's output
     // bytes are whole cache lines, so threads splitting the channels never write the same line
     // (mv2_last: 49 pixels, 20 groups; one thread keeps its strips, each L1-hot for all groups)
     bool split_direct_ = false;
-    bool direct_ = false;  // 1x1 int8, no padding: packed per task, compact (pack_pixels)
+    bool direct_ = false;  // 1x1 int8, no padding: in place (raw_gemm_) or packed per task (pack_pixels)
     bool flat_ = false;    // few input channels: kernel rows read as byte runs (constructor)
     // build_row_bands: border rows that skip their padding kernel rows, and which parameters
     // each band of output pixels [m0, m1) runs with (in order, covering [0, M))
